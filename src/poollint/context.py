@@ -1,0 +1,192 @@
+"""What a rule knows while it walks one file: scopes, names and the project index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from poollint.facts import FunctionFact, ModuleFacts, qualify_dotted
+from poollint.project import ProjectIndex, Resource, RouteInfo
+
+if TYPE_CHECKING:
+    from poollint.config import Settings
+    from poollint.rule import Fix, PoolRule
+
+
+@dataclass
+class Scope:
+    node: cst.CSTNode
+    kind: str  # "module", "class", "function" or "lambda"
+    qualname: str
+    is_async: bool = False
+    fact: Optional[FunctionFact] = None
+    # Parameters of a lambda, which the facts do not cover.
+    params: Set[str] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+
+@dataclass
+class RawReport:
+    code: str
+    node: cst.CSTNode
+    message: str
+    fix: Optional["Fix"]
+
+
+def dotted_name(expr: cst.BaseExpression) -> Optional[str]:
+    parts: List[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if isinstance(expr, cst.Name):
+        parts.append(expr.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+class FileContext:
+    """Shared by every rule of one file during one walk.
+
+    The engine calls `enter`/`exit` around each scope-making node, before any
+    rule visits it and after every rule has left it, so rules always see the
+    scope stack of the node they are looking at.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        facts: ModuleFacts,
+        index: ProjectIndex,
+        settings: "Settings",
+        module: cst.Module,
+    ) -> None:
+        self.path = path
+        self.facts = facts
+        self.index = index
+        self.settings = settings
+        self.module = module
+        self.scopes: List[Scope] = [Scope(module, "module", "")]
+        self.reports: List[RawReport] = []
+
+    # -- scopes ------------------------------------------------------------------
+    def enter(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.FunctionDef):
+            qualname = self._child_qualname(node.name.value)
+            self.scopes.append(
+                Scope(
+                    node,
+                    "function",
+                    qualname,
+                    is_async=node.asynchronous is not None,
+                    fact=self.facts.functions.get(qualname),
+                )
+            )
+        elif isinstance(node, cst.ClassDef):
+            self.scopes.append(Scope(node, "class", self._child_qualname(node.name.value)))
+        elif isinstance(node, cst.Lambda):
+            params = {p.name.value for p in _all_params(node.params)}
+            self.scopes.append(Scope(node, "lambda", self.scopes[-1].qualname, params=params))
+
+    def exit(self, node: cst.CSTNode) -> None:
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            self.scopes.pop()
+
+    def _child_qualname(self, name: str) -> str:
+        parent = self.scopes[-1].qualname
+        return f"{parent}.{name}" if parent else name
+
+    def function(self) -> Optional[Scope]:
+        """The innermost function or lambda; class bodies run in their function."""
+        for scope in reversed(self.scopes):
+            if scope.kind in ("function", "lambda"):
+                return scope
+        return None
+
+    def async_function(self) -> Optional[Scope]:
+        """The innermost function when it is an `async def`, else None."""
+        scope = self.function()
+        return scope if scope is not None and scope.kind == "function" and scope.is_async else None
+
+    # -- names -------------------------------------------------------------------
+    def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]:
+        """`t.sleep` -> "time.sleep" after `import time as t`; None when unsure."""
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        head = dotted.split(".", 1)[0]
+        fact = None
+        for scope in reversed(self.scopes):
+            if scope.kind == "lambda" and head in scope.params:
+                return None
+            if scope.kind == "function":
+                if scope.fact is None:
+                    # A function the facts did not see: unsure.
+                    return None
+                fact = scope.fact
+                break
+        return qualify_dotted(self.facts, fact, dotted)
+
+    def resource(self, expr: cst.BaseExpression) -> Optional[Resource]:
+        """What `expr` is for the pool: a session, connection or engine, when known."""
+        if isinstance(expr, cst.Call):
+            return self.index.created_by_call(self.qualified_name(expr.func))
+        if isinstance(expr, cst.Name):
+            scope = self.function()
+            if scope is not None:
+                if scope.kind == "lambda":
+                    if expr.value in scope.params:
+                        return None
+                elif scope.fact is not None and expr.value in scope.fact.local_names:
+                    return self.index.of_local(scope.fact, expr.value)
+            return self.index.of_global(self.qualified_name(expr))
+        if isinstance(expr, cst.Attribute):
+            return self.index.of_global(self.qualified_name(expr))
+        return None
+
+    # -- routes and dependencies -------------------------------------------------
+    def route(self, scope: Scope) -> Optional[RouteInfo]:
+        if scope.kind != "function":
+            return None
+        return self.index.route(self.facts.module, scope.qualname)
+
+    def is_dependency(self, scope: Scope) -> bool:
+        return scope.kind == "function" and self.index.is_dependency(self.facts.module, scope.qualname)
+
+    def describe(self, scope: Scope) -> str:
+        """`async route GET /items/{item_id} (read_item)`, `async function helper`."""
+        prefix = "async " if scope.is_async else ""
+        route = self.route(scope)
+        if route is not None:
+            return f"{prefix}route {route.describe()}"
+        if self.is_dependency(scope):
+            return f"{prefix}dependency {scope.name}"
+        return f"{prefix}function {scope.name}"
+
+    # -- reporting ---------------------------------------------------------------
+    def report(self, rule: "PoolRule", node: cst.CSTNode, message: str, fix: Optional["Fix"]) -> None:
+        self.reports.append(RawReport(rule.CODE, node, message, fix))
+
+
+def _all_params(params: cst.Parameters) -> List[cst.Param]:
+    found = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            found.append(star)
+    return found
+
+
+def param_list(params: cst.Parameters) -> List[cst.Param]:
+    return _all_params(params)
+
+
+def node_text(module: cst.Module, node: cst.CSTNode) -> str:
+    return module.code_for_node(node)
+
+
+Position = Tuple[int, int]

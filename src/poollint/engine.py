@@ -1,0 +1,293 @@
+"""The engine: pass 1 gathers facts of every file, pass 2 runs the rules of each file.
+
+Pass 2 parses a file with libcst at most once per round and hands the one tree
+to every selected rule in a single walk. A file that holds none of the
+selected rules' trigger substrings is never parsed by libcst at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from poollint.context import FileContext, RawReport
+from poollint.facts import ModuleFacts, collect_facts
+from poollint.fix import FixOutcome, apply_fixes, effective_safety
+from poollint.noqa import is_suppressed, noqa_lines
+from poollint.project import ProjectIndex, module_name_for
+from poollint.rule import Diagnostic, FixSafety, PoolRule
+
+# Fixes may enable or disable each other (an `async def` turned into `def`
+# makes a nested sleep fix moot), so fixing repeats until nothing changes,
+# as ruff does; the bound keeps a pair of fighting fixes from looping.
+MAX_FIX_ROUNDS = 10
+
+# Findings about the file itself rather than its code. Always reported:
+# a file poollint cannot read is a file nobody checked.
+UNREADABLE = "POL901"
+UNDECODABLE = "POL902"
+SYNTAX_ERROR = "POL903"
+INTERNAL_ERROR = "POL904"
+FILE_CODES = {
+    UNREADABLE: "unreadable-file",
+    UNDECODABLE: "undecodable-file",
+    SYNTAX_ERROR: "syntax-error",
+    INTERNAL_ERROR: "internal-error",
+}
+
+
+@dataclass
+class FileResult:
+    path: Path
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    fixed: int = 0
+    # Set when fixes changed the file: the bytes before and after.
+    original: Optional[bytes] = None
+    fixed_source: Optional[bytes] = None
+    # Fixes dropped because their result would not parse, and similar notes.
+    warnings: List[str] = field(default_factory=list)
+    internal_error: bool = False
+
+
+@dataclass(frozen=True)
+class FixRequest:
+    """Which fixes to apply: none (check only), safe ones, or unsafe ones too."""
+
+    apply: bool = False
+    unsafe: bool = False
+
+    def allows(self, safety: FixSafety) -> bool:
+        return self.apply and (safety is FixSafety.SAFE or self.unsafe)
+
+
+# -- pass 1 ---------------------------------------------------------------------
+
+
+@dataclass
+class FactsResult:
+    facts: Optional[ModuleFacts]
+    error: Optional[Diagnostic] = None
+    digest: str = ""
+
+
+def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None) -> FactsResult:
+    module, is_package = module_name_for(path, root)
+    try:
+        data = path.read_bytes() if source is None else source
+    except OSError as exc:
+        return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    try:
+        return FactsResult(collect_facts(data, module, str(path), is_package), digest=digest)
+    except SyntaxError as exc:
+        if isinstance(exc.__context__, UnicodeDecodeError) or "encod" in str(exc.msg or ""):
+            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc.msg}"), digest)
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        return FactsResult(
+            None, _file_diagnostic(SYNTAX_ERROR, f"syntax error: {exc.msg}", line, column), digest
+        )
+    except (ValueError, UnicodeDecodeError, LookupError) as exc:
+        # ValueError: NUL bytes; LookupError: an unknown PEP 263 codec.
+        return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"), digest)
+    except RecursionError:
+        return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"), digest)
+
+
+def build_index(results: Iterable[FactsResult]) -> ProjectIndex:
+    return ProjectIndex(r.facts for r in results if r.facts is not None)
+
+
+def _file_diagnostic(code: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
+    return Diagnostic(code=code, message=message, line=line, column=max(column, 1))
+
+
+# -- pass 2 ---------------------------------------------------------------------
+
+
+def triggers_present(source: bytes, rules: Sequence[Type[PoolRule]]) -> bool:
+    for rule in rules:
+        if not rule.TRIGGERS:
+            return True
+        for trigger in rule.TRIGGERS:
+            if trigger.encode() in source:
+                return True
+    return False
+
+
+def check_file(
+    path: Path,
+    source: bytes,
+    facts: FactsResult,
+    index: ProjectIndex,
+    settings: object,
+    rules: Sequence[Type[PoolRule]],
+    fix: FixRequest = FixRequest(),
+) -> FileResult:
+    """Findings of one file, after applying the fixes `fix` asks for."""
+    result = FileResult(path=path)
+    if facts.error is not None:
+        result.diagnostics.append(facts.error)
+        return result
+    if not rules or not triggers_present(source, rules):
+        return result
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        result.diagnostics.append(
+            _file_diagnostic(SYNTAX_ERROR, f"libcst cannot parse this file: {exc.message}", exc.raw_line, exc.raw_column + 1)
+        )
+        return result
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        result.diagnostics.append(_file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"))
+        return result
+    except RecursionError:
+        result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"))
+        return result
+
+    module_facts = facts.facts or ModuleFacts(module="", path=str(path))
+    try:
+        for _round in range(MAX_FIX_ROUNDS):
+            diagnostics = _run_rules(path, module, module_facts, index, settings, rules, fix)
+            fixes = [d for d in diagnostics if d.fix is not None and fix.allows(d.fix_safety or FixSafety.UNSAFE)]
+            if not fixes:
+                break
+            outcome = apply_fixes(module, fixes, path)
+            result.warnings.extend(f"{path}:{d.line}:{d.column}: {d.code} fix dropped: {why}" for d, why in outcome.dropped)
+            if outcome.module is None or outcome.applied == 0:
+                break
+            if result.original is None:
+                result.original = source
+            result.fixed += outcome.applied
+            module = outcome.module
+            refreshed = read_facts(path, None, module.bytes)
+            if refreshed.facts is not None:
+                refreshed.facts.module = module_facts.module
+                module_facts = refreshed.facts
+                index = index.with_module(module_facts)
+        else:
+            diagnostics = _run_rules(path, module, module_facts, index, settings, rules, fix)
+    except RecursionError:
+        result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to check"))
+        return result
+    except Exception as exc:  # a bug in poollint, never the user's fault
+        result.internal_error = True
+        result.diagnostics.append(
+            _file_diagnostic(INTERNAL_ERROR, f"internal error while checking this file: {type(exc).__name__}: {exc}")
+        )
+        return result
+    for diagnostic in diagnostics:
+        # Keep fix_safety for the report, drop the node: the tree it points
+        # into is about to go, and results must pickle across processes.
+        diagnostic.fix = None
+    result.diagnostics.extend(diagnostics)
+    if result.original is not None:
+        result.fixed_source = module.bytes
+    return result
+
+
+class _RuleWalk(cst.CSTVisitor):
+    """Runs every rule's visit_/leave_ methods in one walk of the tree."""
+
+    def __init__(self, ctx: FileContext, rules: Sequence[PoolRule]) -> None:
+        self.ctx = ctx
+        self.visits: Dict[str, List[Callable[[cst.CSTNode], object]]] = {}
+        self.leaves: Dict[str, List[Callable[[cst.CSTNode], object]]] = {}
+        for rule in rules:
+            for name, kind, table in _rule_methods(type(rule)):
+                (self.visits if kind == "visit" else self.leaves).setdefault(table, []).append(getattr(rule, name))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.ctx.enter(node)
+        for func in self.visits.get(type(node).__name__, ()):
+            func(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for func in self.leaves.get(type(original_node).__name__, ()):
+            func(original_node)
+        self.ctx.exit(original_node)
+
+
+_METHOD_CACHE: Dict[type, List[Tuple[str, str, str]]] = {}
+
+
+def _rule_methods(rule: Type[PoolRule]) -> List[Tuple[str, str, str]]:
+    """(method name, visit|leave, node type) of the methods a rule overrides."""
+    if rule not in _METHOD_CACHE:
+        found = []
+        for name in dir(rule):
+            for kind in ("visit", "leave"):
+                prefix = kind + "_"
+                if not name.startswith(prefix):
+                    continue
+                node_type = name[len(prefix) :]
+                if "_" in node_type or getattr(rule, name) is getattr(cst.BatchableCSTVisitor, name, None):
+                    continue
+                found.append((name, kind, node_type))
+        _METHOD_CACHE[rule] = found
+    return _METHOD_CACHE[rule]
+
+
+def _run_rules(
+    path: Path,
+    module: cst.Module,
+    facts: ModuleFacts,
+    index: ProjectIndex,
+    settings: object,
+    rules: Sequence[Type[PoolRule]],
+    fix: FixRequest,
+) -> List[Diagnostic]:
+    ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
+    instances = [rule(ctx) for rule in rules]
+    module.visit(_RuleWalk(ctx, instances))
+    if not ctx.reports:
+        return []
+    # Positions cost a pass over the whole tree: only files with findings pay it.
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    noqa = noqa_lines(module.code)
+    diagnostics = []
+    seen = set()
+    for report in ctx.reports:
+        diagnostic = _to_diagnostic(report, positions)
+        key = (diagnostic.code, diagnostic.line, diagnostic.column)
+        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+            continue
+        seen.add(key)
+        diagnostics.append(diagnostic)
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return diagnostics
+
+
+def _to_diagnostic(report: RawReport, positions) -> Diagnostic:  # type: ignore[no-untyped-def]
+    where = positions[report.node]
+    diagnostic = Diagnostic(
+        code=report.code,
+        message=report.message,
+        line=where.start.line,
+        column=where.start.column + 1,
+        end_line=where.end.line,
+        end_column=where.end.column + 1,
+        fix=report.fix,
+    )
+    if report.fix is not None:
+        diagnostic.fix_safety = effective_safety(report.fix)
+    return diagnostic
+
+
+__all__ = [
+    "FILE_CODES",
+    "FactsResult",
+    "FileResult",
+    "FixOutcome",
+    "FixRequest",
+    "build_index",
+    "check_file",
+    "read_facts",
+    "triggers_present",
+]

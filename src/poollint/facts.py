@@ -1,0 +1,594 @@
+"""Pass 1: the facts of one module that other modules' rules need.
+
+Gathered with Python's `ast`, which parses about ten times faster than libcst:
+the project index needs every module's imports, engines, session factories,
+routes and dependencies, but only the files a rule may fire on are worth a
+libcst tree. Facts are plain picklable data, so they can be cached by content
+hash and shipped between processes.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+
+from poollint import names
+
+ROUTE_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "websocket"}
+)
+
+
+@dataclass(frozen=True)
+class EngineFact:
+    line: int
+    is_async: bool
+    url: Optional[str]  # the URL when it is a string literal
+    kwargs: FrozenSet[str]
+    has_star_kwargs: bool
+    poolclass: Optional[str]  # qualified name of poolclass=..., when it resolves
+
+
+@dataclass(frozen=True)
+class FactoryFact:
+    line: int
+    is_async: bool
+    engine: Optional[str]  # qualified name of the engine it is bound to
+
+
+@dataclass(frozen=True)
+class RouteDecl:
+    target: str  # qualified name of the object whose method decorates (app, router)
+    method: str  # get/post/.../api_route/websocket
+    path: Optional[str]
+    methods: Tuple[str, ...] = ()  # methods=[...] of api_route / add_api_route
+
+
+@dataclass
+class FunctionFact:
+    qualname: str
+    line: int
+    is_async: bool
+    is_generator: bool
+    routes: List[RouteDecl] = field(default_factory=list)
+    # Qualified names named in Depends()/Security() of the parameters, directly,
+    # inside Annotated[...] or through an Annotated alias (the alias's name).
+    depends: List[str] = field(default_factory=list)
+    # Where a local name's value comes from: ("param", dependency, annotation)
+    # for a parameter, ("call", callee, None) for `x = callee(...)` or
+    # `with callee(...) as x`. A name bound in two different ways is absent.
+    origins: Dict[str, Tuple[str, Optional[str], Optional[str]]] = field(default_factory=dict)
+    # Callees (qualified) whose result the function yields / returns.
+    yields_from: List[str] = field(default_factory=list)
+    returns_from: List[str] = field(default_factory=list)
+    # Callees (qualified) called anywhere in the body, for project-wide
+    # questions such as "which async functions use sessions of this engine".
+    calls: Set[str] = field(default_factory=set)
+    # Local names on which a database I/O method is called (`db.execute()`).
+    io_names: Set[str] = field(default_factory=set)
+    # Names bound in the function (parameters, assignments, loop/with targets);
+    # inside it they shadow module names.
+    local_names: Set[str] = field(default_factory=set)
+    local_imports: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ModuleFacts:
+    module: str
+    path: str
+    imports: Dict[str, str] = field(default_factory=dict)
+    star_imports: List[str] = field(default_factory=list)
+    # Module-level names with a value poollint understands: "app", "router",
+    # "engine", "factory", "session", "dependency_alias"; "function"/"class" for
+    # definitions and "other" for anything else assigned (it shadows an import).
+    kinds: Dict[str, str] = field(default_factory=dict)
+    engines: Dict[str, EngineFact] = field(default_factory=dict)
+    factories: Dict[str, FactoryFact] = field(default_factory=dict)
+    # Annotated alias name -> (dependency, annotated type).
+    dependency_aliases: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
+    functions: Dict[str, FunctionFact] = field(default_factory=dict)
+    # Every callable named in a Depends()/Security() anywhere in the module.
+    dependency_refs: Set[str] = field(default_factory=set)
+    # (endpoint, route) for app.add_api_route(path, endpoint, methods=[...]).
+    route_registrations: List[Tuple[str, RouteDecl]] = field(default_factory=list)
+
+    def qualify(self, name: str) -> str:
+        return f"{self.module}.{name}" if self.module else name
+
+
+def resolve_relative(module: str, is_package: bool, level: int, target: Optional[str]) -> str:
+    """The absolute module named by `from <level dots><target> import ...` in `module`."""
+    if level == 0:
+        return target or ""
+    parts = module.split(".") if module else []
+    # In a package's __init__, one dot names the package itself.
+    drop = level - 1 if is_package else level
+    base = parts[: len(parts) - drop] if drop <= len(parts) else []
+    if target:
+        base = base + [target]
+    return ".".join(base)
+
+
+def import_bindings(
+    node: ast.AST, module: str, is_package: bool
+) -> List[Tuple[str, str]]:
+    """(local name, qualified name) pairs an import statement binds."""
+    pairs: List[Tuple[str, str]] = []
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                pairs.append((alias.asname, alias.name))
+            else:
+                head = alias.name.split(".", 1)[0]
+                pairs.append((head, head))
+    elif isinstance(node, ast.ImportFrom):
+        base = resolve_relative(module, is_package, node.level or 0, node.module)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            pairs.append((alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name))
+    return pairs
+
+
+def dotted_name(expr: ast.AST) -> Optional[str]:
+    parts: List[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _string(expr: Optional[ast.AST]) -> Optional[str]:
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+class _Collector:
+    def __init__(self, module: str, path: str, is_package: bool) -> None:
+        self.facts = ModuleFacts(module=module, path=path)
+        self.is_package = is_package
+        # (function qualname, local name) -> "app"/"router" for apps and
+        # routers built inside a factory function such as create_app().
+        self._local_apps: Dict[Tuple[str, str], str] = {}
+
+    # -- name resolution -------------------------------------------------
+    def qualify(self, expr: ast.AST, fn: Optional[FunctionFact] = None) -> Optional[str]:
+        dotted = dotted_name(expr)
+        return qualify_dotted(self.facts, fn, dotted) if dotted else None
+
+    # -- module level ------------------------------------------------------
+    def collect(self, tree: ast.Module) -> ModuleFacts:
+        statements = list(_module_level_statements(tree.body))
+        # Imports and assignments first: function bodies run later, so a
+        # name imported below a function is still visible inside it.
+        for stmt in statements:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
+                    self.facts.star_imports.append(
+                        resolve_relative(self.facts.module, self.is_package, stmt.level or 0, stmt.module)
+                    )
+                for local, qualified in import_bindings(stmt, self.facts.module, self.is_package):
+                    self.facts.imports[local] = qualified
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.facts.kinds[stmt.name] = "function"
+            elif isinstance(stmt, ast.ClassDef):
+                self.facts.kinds[stmt.name] = "class"
+            else:
+                for target in _assigned_names(stmt):
+                    self.facts.kinds.setdefault(target, "other")
+        for stmt in statements:
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        self._module_value(target.id, stmt.value)
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                self._route_registration(stmt.value, None)
+        for stmt in statements:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(stmt, prefix="", enclosing=None)
+            elif isinstance(stmt, ast.ClassDef):
+                self._class(stmt, prefix="", enclosing=None)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                ref = self._dependency_ref(node, None)
+                if ref:
+                    self.facts.dependency_refs.add(ref)
+        return self.facts
+
+    def _module_value(self, name: str, value: ast.AST) -> None:
+        facts = self.facts
+        kind = "other"
+        if isinstance(value, ast.Call):
+            callee = self.qualify(value.func)
+            if callee in names.FASTAPI_APPS:
+                kind = "app"
+            elif callee in names.API_ROUTERS:
+                kind = "router"
+            elif callee in names.CREATE_ENGINE or callee in names.CREATE_ASYNC_ENGINE:
+                kind = "engine"
+                facts.engines[name] = self._engine(value, callee in names.CREATE_ASYNC_ENGINE)
+            elif callee in names.SESSIONMAKERS or callee in names.ASYNC_SESSIONMAKERS:
+                kind = "factory"
+                facts.factories[name] = self._factory(value, callee)
+            elif callee in names.SESSION_CLASSES or callee in names.ASYNC_SESSION_CLASSES:
+                kind = "session"
+            elif callee is not None and callee.startswith(facts.module + ".") and callee[len(facts.module) + 1 :] in facts.factories:
+                kind = "session"
+        elif isinstance(value, ast.Subscript) and self.qualify(value.value) in names.ANNOTATED:
+            ref = self._annotated_dependency(value, None)
+            if ref:
+                kind = "dependency_alias"
+                first = value.slice.elts[0] if isinstance(value.slice, ast.Tuple) else value.slice
+                facts.dependency_aliases[name] = (ref, self.qualify(first))
+        # A name assigned twice keeps what poollint understood of it.
+        if kind != "other" or facts.kinds.get(name) is None:
+            facts.kinds[name] = kind
+
+    def _engine(self, call: ast.Call, is_async: bool) -> EngineFact:
+        url = _string(call.args[0]) if call.args else None
+        kwargs = set()
+        star = False
+        poolclass = None
+        for kw in call.keywords:
+            if kw.arg is None:
+                star = True
+                continue
+            kwargs.add(kw.arg)
+            if kw.arg == "url" and url is None:
+                url = _string(kw.value)
+            if kw.arg == "poolclass":
+                poolclass = self.qualify(kw.value)
+        return EngineFact(
+            line=call.lineno,
+            is_async=is_async,
+            url=url,
+            kwargs=frozenset(kwargs),
+            has_star_kwargs=star or any(isinstance(a, ast.Starred) for a in call.args),
+            poolclass=poolclass,
+        )
+
+    def _factory(self, call: ast.Call, callee: str) -> FactoryFact:
+        is_async = callee in names.ASYNC_SESSIONMAKERS
+        engine = self.qualify(call.args[0]) if call.args else None
+        for kw in call.keywords:
+            if kw.arg == "bind":
+                engine = self.qualify(kw.value)
+            elif kw.arg == "class_" and self.qualify(kw.value) in names.ASYNC_SESSION_CLASSES:
+                is_async = True
+        return FactoryFact(line=call.lineno, is_async=is_async, engine=engine)
+
+    # -- dependencies ------------------------------------------------------
+    def _dependency_ref(self, call: ast.Call, fn: Optional[FunctionFact]) -> Optional[str]:
+        if self.qualify(call.func, fn) not in names.DEPENDS:
+            return None
+        target = call.args[0] if call.args else None
+        for kw in call.keywords:
+            if kw.arg == "dependency":
+                target = kw.value
+        return self.qualify(target, fn) if target is not None else None
+
+    def _annotated_dependency(self, sub: ast.Subscript, fn: Optional[FunctionFact]) -> Optional[str]:
+        elts = sub.slice.elts if isinstance(sub.slice, ast.Tuple) else []
+        for meta in elts[1:]:
+            if isinstance(meta, ast.Call):
+                ref = self._dependency_ref(meta, fn)
+                if ref:
+                    return ref
+        return None
+
+    def _parameters(self, node: ast.AST) -> List[Tuple[str, Optional[str], Optional[str]]]:
+        """(name, dependency, annotation) of each parameter, qualified where they resolve."""
+        args = node.args  # type: ignore[attr-defined]
+        params = args.posonlyargs + args.args + args.kwonlyargs
+        defaults: List[Optional[ast.AST]] = [None] * (len(args.posonlyargs) + len(args.args) - len(args.defaults))
+        defaults += list(args.defaults) + list(args.kw_defaults)
+        found = []
+        for param, default in zip(params, defaults):
+            dependency = None
+            if isinstance(default, ast.Call):
+                dependency = self._dependency_ref(default, None)
+            annotation = param.annotation
+            annotation_ref = None
+            if isinstance(annotation, ast.Subscript) and self.qualify(annotation.value) in names.ANNOTATED:
+                dependency = dependency or self._annotated_dependency(annotation, None)
+                first = annotation.slice.elts[0] if isinstance(annotation.slice, ast.Tuple) else annotation.slice
+                annotation_ref = self.qualify(first)
+            elif annotation is not None:
+                # Perhaps an Annotated alias from another module: the index decides.
+                annotation_ref = self.qualify(annotation)
+            found.append((param.arg, dependency, annotation_ref))
+        return found
+
+    # -- functions ---------------------------------------------------------
+    def _class(self, node: ast.ClassDef, prefix: str, enclosing: Optional[FunctionFact]) -> None:
+        qual = f"{prefix}{node.name}."
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(stmt, qual, enclosing)
+            elif isinstance(stmt, ast.ClassDef):
+                self._class(stmt, qual, enclosing)
+
+    def _function(self, node: ast.AST, prefix: str, enclosing: Optional[FunctionFact]) -> None:
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        qualname = f"{prefix}{node.name}"
+        fn = FunctionFact(
+            qualname=qualname,
+            line=node.lineno,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            is_generator=False,
+        )
+        if enclosing is not None:
+            # Closures see the enclosing function's names.
+            fn.local_names |= enclosing.local_names
+            fn.local_imports.update(enclosing.local_imports)
+        args = node.args
+        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+            fn.local_names.add(arg.arg)
+        for arg in (args.vararg, args.kwarg):
+            if arg is not None:
+                fn.local_names.add(arg.arg)
+        body_nodes = list(_own_nodes(node.body))
+        for sub in body_nodes:
+            if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                for local, qualified in import_bindings(sub, self.facts.module, self.is_package):
+                    fn.local_imports[local] = qualified
+                    fn.local_names.discard(local)
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                fn.local_names.add(sub.name)
+            elif isinstance(sub, ast.stmt):
+                fn.local_names.update(_assigned_names(sub))
+            elif isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+                fn.local_names.add(sub.target.id)
+        for decorator in node.decorator_list:
+            route = self._route_decl(decorator, enclosing)
+            if route:
+                fn.routes.append(route)
+        conflicting: Set[str] = set()
+        for name, dependency, annotation in self._parameters(node):
+            if dependency or annotation:
+                fn.origins[name] = ("param", dependency, annotation)
+            ref = dependency or annotation
+            if ref:
+                fn.depends.append(ref)
+        created: Dict[str, str] = {}  # local name -> callee that created its value
+        for sub in body_nodes:
+            if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+                fn.is_generator = True
+            if isinstance(sub, ast.Call):
+                callee = self.qualify(sub.func, fn)
+                if callee:
+                    fn.calls.add(callee)
+                func = sub.func
+                if (
+                    isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.attr in names.DATABASE_IO_METHODS
+                ):
+                    fn.io_names.add(func.value.id)
+                if enclosing is None:
+                    self._route_registration(sub, fn)
+            if isinstance(sub, (ast.Assign, ast.AnnAssign)):
+                value = sub.value
+                callee = self.qualify(value.func, fn) if isinstance(value, ast.Call) else None
+                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                for target in targets:
+                    if not isinstance(target, ast.Name):
+                        conflicting.update(_assigned_names(sub))
+                    elif callee:
+                        _bind(created, conflicting, target.id, callee)
+                        if callee in names.FASTAPI_APPS:
+                            self._local_apps[(qualname, target.id)] = "app"
+                        elif callee in names.API_ROUTERS:
+                            self._local_apps[(qualname, target.id)] = "router"
+                    elif value is not None:
+                        conflicting.add(target.id)
+            elif isinstance(sub, (ast.With, ast.AsyncWith)):
+                for item in sub.items:
+                    var = item.optional_vars
+                    callee = self.qualify(item.context_expr.func, fn) if isinstance(item.context_expr, ast.Call) else None
+                    if isinstance(var, ast.Name) and callee:
+                        _bind(created, conflicting, var.id, callee)
+                    elif var is not None:
+                        conflicting.update(_assigned_names(ast.Assign(targets=[var], value=None)))
+            elif isinstance(sub, (ast.For, ast.AsyncFor, ast.AugAssign)) or (
+                isinstance(sub, ast.NamedExpr)
+            ):
+                target = sub.target
+                conflicting.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        for name, callee in created.items():
+            if name in fn.origins:
+                conflicting.add(name)
+            else:
+                fn.origins[name] = ("call", callee, None)
+        for name in conflicting:
+            fn.origins.pop(name, None)
+        for sub in body_nodes:
+            if isinstance(sub, (ast.Yield, ast.Return)) and sub.value is not None:
+                source = self._value_source(sub.value, created, fn)
+                if source:
+                    (fn.yields_from if isinstance(sub, ast.Yield) else fn.returns_from).append(source)
+        existing = self.facts.functions.get(qualname)
+        if existing is not None:
+            # Two definitions under one name (if/else, overloads): keep what
+            # both say, so a shadowing name stays shadowed.
+            existing.local_names |= fn.local_names
+            existing.routes += fn.routes
+            existing.depends += fn.depends
+            existing.calls |= fn.calls
+            existing.io_names |= fn.io_names
+        else:
+            self.facts.functions[qualname] = fn
+        for stmt in _own_statements(node.body):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._function(stmt, f"{qualname}.", fn)
+            elif isinstance(stmt, ast.ClassDef):
+                self._class(stmt, f"{qualname}.", fn)
+
+    def _value_source(self, value: ast.AST, created: Dict[str, str], fn: FunctionFact) -> Optional[str]:
+        if isinstance(value, ast.Name):
+            return created.get(value.id)
+        if isinstance(value, ast.Call):
+            return self.qualify(value.func, fn)
+        return None
+
+    def _route_decl(self, decorator: ast.AST, enclosing: Optional[FunctionFact]) -> Optional[RouteDecl]:
+        if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Attribute):
+            return None
+        method = decorator.func.attr
+        if method not in ROUTE_METHODS:
+            return None
+        target = self._route_target(decorator.func.value, enclosing)
+        if target is None:
+            return None
+        path = _string(decorator.args[0]) if decorator.args else None
+        methods: Tuple[str, ...] = ()
+        for kw in decorator.keywords:
+            if kw.arg == "path" and path is None:
+                path = _string(kw.value)
+            elif kw.arg == "methods" and isinstance(kw.value, (ast.List, ast.Tuple, ast.Set)):
+                methods = tuple(s.upper() for s in map(_string, kw.value.elts) if s)
+        return RouteDecl(target=target, method=method, path=path, methods=methods)
+
+    def _route_target(self, expr: ast.AST, enclosing: Optional[FunctionFact]) -> Optional[str]:
+        if enclosing is not None and isinstance(expr, ast.Name) and expr.id in enclosing.local_names:
+            # An app or router built inside a factory function (create_app()).
+            local_kind = self._local_apps.get((enclosing.qualname, expr.id))
+            return f"<local>.{local_kind}" if local_kind else None
+        return self.qualify(expr, enclosing)
+
+    def _route_registration(self, call: ast.Call, fn: Optional[FunctionFact]) -> None:
+        if not isinstance(call.func, ast.Attribute) or call.func.attr != "add_api_route":
+            return
+        target = self.qualify(call.func.value, fn)
+        endpoint_expr = call.args[1] if len(call.args) > 1 else None
+        path = _string(call.args[0]) if call.args else None
+        methods: Tuple[str, ...] = ()
+        for kw in call.keywords:
+            if kw.arg == "endpoint":
+                endpoint_expr = kw.value
+            elif kw.arg == "path":
+                path = _string(kw.value)
+            elif kw.arg == "methods" and isinstance(kw.value, (ast.List, ast.Tuple, ast.Set)):
+                methods = tuple(s.upper() for s in map(_string, kw.value.elts) if s)
+        endpoint = self.qualify(endpoint_expr, fn) if endpoint_expr is not None else None
+        if target and endpoint:
+            self.facts.route_registrations.append(
+                (endpoint, RouteDecl(target=target, method="api_route", path=path, methods=methods))
+            )
+
+
+def qualify_dotted(facts: ModuleFacts, fn: Optional[FunctionFact], dotted: str) -> Optional[str]:
+    """The qualified name a dotted name (`t.sleep`) has in a module or function.
+
+    None when its head is a local variable or unknown: rules stay silent then.
+    """
+    head, _, rest = dotted.partition(".")
+    if fn is not None:
+        if head in fn.local_imports:
+            base = fn.local_imports[head]
+            return f"{base}.{rest}" if rest else base
+        if head in fn.local_names:
+            return None
+    if head in facts.kinds:
+        # Defined (or reassigned) in the module: it shadows any import.
+        base = facts.qualify(head)
+    elif head in facts.imports:
+        base = facts.imports[head]
+    elif head in names.BUILTINS:
+        base = f"builtins.{head}"
+    else:
+        return None
+    return f"{base}.{rest}" if rest else base
+
+
+def _bind(created: Dict[str, str], conflicting: Set[str], name: str, callee: str) -> None:
+    if created.get(name, callee) != callee:
+        conflicting.add(name)
+    created[name] = callee
+
+
+def _module_level_statements(body: List[ast.stmt]):
+    """Statements that run at import time, looking into if/try/with blocks."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _module_level_statements(stmt.body)
+            yield from _module_level_statements(stmt.orelse)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            yield from _module_level_statements(stmt.body)  # type: ignore[attr-defined]
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                yield from _module_level_statements(handler.body)
+            yield from _module_level_statements(stmt.orelse)  # type: ignore[attr-defined]
+            yield from _module_level_statements(stmt.finalbody)  # type: ignore[attr-defined]
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            yield from _module_level_statements(stmt.body)
+
+
+def _own_statements(body: List[ast.stmt]):
+    """Statements of a function body, not descending into nested scopes."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from _own_statements(getattr(stmt, name, []) or [])
+        for handler in getattr(stmt, "handlers", []) or []:
+            yield from _own_statements(handler.body)
+        for case in getattr(stmt, "cases", []) or []:
+            yield from _own_statements(case.body)
+
+
+def _own_nodes(body: List[ast.stmt]):
+    """Every node of a function body that belongs to the function's own scope."""
+    stack: List[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # Decorators and defaults run in the enclosing scope.
+            stack.extend(node.decorator_list)
+            stack.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
+            continue
+        if isinstance(node, ast.ClassDef):
+            stack.extend(node.decorator_list)
+            stack.extend(node.bases)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _assigned_names(stmt: ast.AST) -> Set[str]:
+    found: Set[str] = set()
+    targets: List[ast.AST] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        targets = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in stmt.items if item.optional_vars is not None]
+    elif isinstance(stmt, ast.ExceptHandler) and stmt.name:
+        found.add(stmt.name)
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name):
+                found.add(sub.id)
+    if isinstance(stmt, ast.Try):
+        for handler in stmt.handlers:
+            if handler.name:
+                found.add(handler.name)
+    return found
+
+
+def collect_facts(source: bytes, module: str, path: str, is_package: bool = False) -> ModuleFacts:
+    """Facts of one module; raises SyntaxError/ValueError when it does not parse."""
+    tree = ast.parse(source, filename=path)
+    return _Collector(module, path, is_package).collect(tree)

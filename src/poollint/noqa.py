@@ -1,0 +1,55 @@
+"""`# noqa` and `# noqa: POL101, POL201` comments, as flake8 reads them."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from typing import Dict, FrozenSet, Optional
+
+# flake8's form: `# noqa`, `#noqa:POL101`, `# NOQA: POL101,POL201` or space
+# separated. A malformed code list makes it a blanket noqa, as in flake8.
+_NOQA = re.compile(
+    r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+
+# None means every code is suppressed on that line.
+NoqaMap = Dict[int, Optional[FrozenSet[str]]]
+
+
+def parse_noqa(comment: str) -> Optional[Optional[FrozenSet[str]]]:
+    """The codes a comment suppresses: None for all, missing (no noqa) as False-y ()."""
+    match = _NOQA.search(comment)
+    if match is None:
+        return ()  # type: ignore[return-value]
+    codes = match.group("codes")
+    if not codes:
+        return None
+    return frozenset(code.upper() for code in _CODE.findall(codes))
+
+
+def noqa_lines(source: str) -> NoqaMap:
+    """Line number -> suppressed codes, from real comments only (not strings)."""
+    found: NoqaMap = {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return found
+    for token in tokens:
+        if token.type != tokenize.COMMENT:
+            continue
+        codes = parse_noqa(token.string)
+        if codes == ():
+            continue
+        found[token.start[0]] = codes
+    return found
+
+
+def is_suppressed(noqa: NoqaMap, line: int, code: str) -> bool:
+    if line not in noqa:
+        return False
+    codes = noqa[line]
+    # A code listed as a prefix suppresses the codes it begins, as flake8 does.
+    return codes is None or any(code.startswith(listed) for listed in codes)

@@ -1,0 +1,351 @@
+"""The project index: the facts of every module, merged, with names resolved across modules."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+from poollint import names
+from poollint.facts import EngineFact, FactoryFact, FunctionFact, ModuleFacts, RouteDecl
+
+# Absolute imports of these never name a project module, whatever the tree
+# holds (an `app/time.py` does not shadow `import time`).
+_EXTERNAL_TOP_LEVEL = frozenset(getattr(sys, "stdlib_module_names", ())) | {
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "sqlmodel",
+    "pydantic",
+    "typing_extensions",
+    "requests",
+    "httpx",
+    "urllib3",
+    "time",
+    "asyncio",
+    "subprocess",
+    "os",
+    "typing",
+}
+_MAX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a value is, as far as the pool is concerned."""
+
+    kind: str  # "session", "connection" or "engine"
+    is_async: bool
+    # Where it came from, for messages: the factory or class that made it.
+    origin: Optional[str] = None
+    origin_where: Optional[str] = None
+    # The engine (qualified name) it draws connections from, when known.
+    engine: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        return f"{'async' if self.is_async else 'sync'} {self.kind}"
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    methods: Tuple[str, ...]
+    path: Optional[str]
+    function: str
+
+    def describe(self) -> str:
+        where = f" {self.path}" if self.path is not None else ""
+        return f"{', '.join(self.methods)}{where} ({self.function})"
+
+
+def module_name_for(path: Path, root: Optional[Path]) -> Tuple[str, bool]:
+    """The dotted module name of a file, and whether it is a package's __init__."""
+    path = Path(path)
+    is_package = path.stem == "__init__"
+    parts: List[str]
+    try:
+        resolved = path.resolve()
+        rel = resolved.relative_to(root.resolve()) if root is not None else None
+    except (ValueError, OSError):
+        rel = None
+    if rel is not None:
+        parts = list(rel.with_suffix("").parts)
+    else:
+        # Outside the root: climb while the directory is a package.
+        parts = [path.stem]
+        parent = path.resolve().parent
+        while (parent / "__init__.py").exists() and parent.parent != parent:
+            parts.insert(0, parent.name)
+            parent = parent.parent
+    if is_package:
+        parts = parts[:-1]
+    return ".".join(p for p in parts if p), is_package
+
+
+class ProjectIndex:
+    def __init__(self, modules: Iterable[ModuleFacts] = ()) -> None:
+        self.modules: Dict[str, ModuleFacts] = {}
+        for facts in modules:
+            self.modules[facts.module] = facts
+        self._suffixes: Optional[Dict[str, List[str]]] = None
+        self._routes: Optional[Dict[Tuple[str, str], RouteInfo]] = None
+        self._dependencies: Optional[Set[Tuple[str, str]]] = None
+
+    def with_module(self, facts: ModuleFacts) -> "ProjectIndex":
+        """A copy in which one module's facts are replaced (after a fix changed it)."""
+        modules = dict(self.modules)
+        modules[facts.module] = facts
+        return ProjectIndex(modules.values())
+
+    # -- modules and names ---------------------------------------------------
+    def module(self, name: str) -> Optional[ModuleFacts]:
+        if name in self.modules:
+            return self.modules[name]
+        if not name or name.split(".", 1)[0] in _EXTERNAL_TOP_LEVEL:
+            return None
+        if self._suffixes is None:
+            self._suffixes = {}
+            for module in self.modules:
+                parts = module.split(".")
+                for i in range(1, len(parts)):
+                    self._suffixes.setdefault(".".join(parts[i:]), []).append(module)
+        # `from app.db import X` run from a parent directory: the index root
+        # sits above the package, so match by the end of the dotted path.
+        candidates = self._suffixes.get(name, [])
+        return self.modules[candidates[0]] if len(candidates) == 1 else None
+
+    def resolve(self, qualified: Optional[str], depth: int = 0) -> Optional[Tuple[ModuleFacts, str, str]]:
+        """(module, name, rest) of the project definition a qualified name refers to.
+
+        Follows re-exports (`from .db import SessionLocal` in a package's
+        __init__). `rest` is what follows the definition's name: resolving
+        `app.db.engine.connect` gives (app.db, "engine", "connect").
+        """
+        if not qualified or depth > _MAX_DEPTH:
+            return None
+        parts = qualified.split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            facts = self.module(".".join(parts[:split]))
+            if facts is None:
+                continue
+            name, rest = parts[split], ".".join(parts[split + 1 :])
+            if name in facts.kinds:
+                return facts, name, rest
+            if name in facts.imports:
+                target = facts.imports[name]
+                return self.resolve(f"{target}.{rest}" if rest else target, depth + 1)
+            for star in facts.star_imports:
+                found = self.resolve(f"{star}.{qualified[len(facts.module) + 1 :]}", depth + 1)
+                if found:
+                    return found
+            return None
+        return None
+
+    def kind(self, qualified: Optional[str]) -> Optional[str]:
+        found = self.resolve(qualified)
+        if found is None or found[2]:
+            return None
+        facts, name, _ = found
+        return facts.kinds.get(name)
+
+    def engine(self, qualified: Optional[str]) -> Optional[Tuple[str, EngineFact]]:
+        found = self.resolve(qualified)
+        if found is None or found[2] or found[1] not in found[0].engines:
+            return None
+        facts, name, _ = found
+        return facts.qualify(name), facts.engines[name]
+
+    def factory(self, qualified: Optional[str]) -> Optional[Tuple[str, ModuleFacts, FactoryFact]]:
+        found = self.resolve(qualified)
+        if found is None or found[2] or found[1] not in found[0].factories:
+            return None
+        facts, name, _ = found
+        return facts.qualify(name), facts, facts.factories[name]
+
+    def function(self, qualified: Optional[str]) -> Optional[Tuple[ModuleFacts, FunctionFact]]:
+        found = self.resolve(qualified)
+        if found is None:
+            return None
+        facts, name, rest = found
+        qualname = f"{name}.{rest}" if rest else name
+        fn = facts.functions.get(qualname)
+        return (facts, fn) if fn is not None else None
+
+    # -- what values are -----------------------------------------------------
+    def created_by_call(self, callee: Optional[str], depth: int = 0) -> Optional[Resource]:
+        """What calling `callee(...)` gives, when it is a session, connection or engine."""
+        if not callee or depth > _MAX_DEPTH:
+            return None
+        short = callee.rsplit(".", 1)[-1]
+        if callee in names.SESSION_CLASSES:
+            return Resource("session", False, origin=short)
+        if callee in names.ASYNC_SESSION_CLASSES:
+            return Resource("session", True, origin=short)
+        if callee in names.CREATE_ENGINE:
+            return Resource("engine", False, origin=short)
+        if callee in names.CREATE_ASYNC_ENGINE:
+            return Resource("engine", True, origin=short)
+        found = self.resolve(callee)
+        if found is None:
+            return None
+        facts, name, rest = found
+        if name in facts.factories and not rest:
+            factory = facts.factories[name]
+            return Resource(
+                "session",
+                factory.is_async,
+                origin=name,
+                origin_where=f"{facts.path}:{factory.line}",
+                engine=self._qualified_engine(factory.engine),
+            )
+        if name in facts.engines and rest in ("connect", "begin", "raw_connection"):
+            engine = facts.engines[name]
+            return Resource(
+                "connection",
+                engine.is_async and rest != "raw_connection",
+                origin=f"{name}.{rest}",
+                origin_where=f"{facts.path}:{engine.line}",
+                engine=facts.qualify(name),
+            )
+        fn = facts.functions.get(f"{name}.{rest}" if rest else name)
+        if fn is not None and not fn.is_generator:
+            # A helper that returns a new session: calling it creates one.
+            for source in fn.returns_from:
+                resource = self.created_by_call(source, depth + 1)
+                if resource is not None:
+                    return resource
+        return None
+
+    def _qualified_engine(self, ref: Optional[str]) -> Optional[str]:
+        found = self.engine(ref)
+        return found[0] if found else None
+
+    def of_global(self, qualified: Optional[str]) -> Optional[Resource]:
+        """What a module-level name is: an engine, or a session created at import time."""
+        found = self.resolve(qualified)
+        if found is None or found[2]:
+            return None
+        facts, name, _ = found
+        if name in facts.engines:
+            engine = facts.engines[name]
+            return Resource(
+                "engine",
+                engine.is_async,
+                origin=name,
+                origin_where=f"{facts.path}:{engine.line}",
+                engine=facts.qualify(name),
+            )
+        return None
+
+    def of_annotation(self, ref: Optional[str], depth: int = 0) -> Optional[Resource]:
+        if not ref or depth > _MAX_DEPTH:
+            return None
+        short = ref.rsplit(".", 1)[-1]
+        if ref in names.SESSION_CLASSES:
+            return Resource("session", False, origin=short)
+        if ref in names.ASYNC_SESSION_CLASSES:
+            return Resource("session", True, origin=short)
+        if ref in names.SYNC_CONNECTION_CLASSES:
+            return Resource("connection", False, origin=short)
+        alias = self._alias(ref)
+        if alias is not None:
+            dependency, annotated = alias
+            return self.of_dependency(dependency, depth + 1) or self.of_annotation(annotated, depth + 1)
+        return None
+
+    def _alias(self, ref: str) -> Optional[Tuple[str, Optional[str]]]:
+        found = self.resolve(ref)
+        if found is None or found[2]:
+            return None
+        facts, name, _ = found
+        return facts.dependency_aliases.get(name)
+
+    def of_dependency(self, ref: Optional[str], depth: int = 0) -> Optional[Resource]:
+        """The resource a dependency (the callable in Depends()) hands to the route."""
+        if not ref or depth > _MAX_DEPTH:
+            return None
+        alias = self._alias(ref)
+        if alias is not None:
+            return self.of_dependency(alias[0], depth + 1) or self.of_annotation(alias[1], depth + 1)
+        found = self.function(ref)
+        if found is None:
+            return None
+        _, fn = found
+        for source in fn.yields_from + fn.returns_from:
+            resource = self.created_by_call(source, depth + 1)
+            if resource is not None:
+                return resource
+        return None
+
+    def of_local(self, fn: FunctionFact, name: str) -> Optional[Resource]:
+        """What a local name of a function holds, from how it was bound."""
+        origin = fn.origins.get(name)
+        if origin is None:
+            return None
+        how, ref, annotation = origin
+        if how == "call":
+            return self.created_by_call(ref)
+        return self.of_dependency(ref) or self.of_annotation(annotation)
+
+    # -- routes and dependencies ---------------------------------------------
+    def route(self, module: str, qualname: str) -> Optional[RouteInfo]:
+        if self._routes is None:
+            self._routes = self._collect_routes()
+        return self._routes.get((module, qualname))
+
+    def _collect_routes(self) -> Dict[Tuple[str, str], RouteInfo]:
+        routes: Dict[Tuple[str, str], RouteInfo] = {}
+        for facts in self.modules.values():
+            for fn in facts.functions.values():
+                for decl in fn.routes:
+                    if self._is_app_or_router(decl.target):
+                        routes.setdefault((facts.module, fn.qualname), _route_info(decl, fn.qualname))
+            for endpoint, decl in facts.route_registrations:
+                if not self._is_app_or_router(decl.target):
+                    continue
+                found = self.function(endpoint)
+                if found is not None:
+                    target_facts, fn = found
+                    routes.setdefault((target_facts.module, fn.qualname), _route_info(decl, fn.qualname))
+        return routes
+
+    def _is_app_or_router(self, target: str) -> bool:
+        if target in ("<local>.app", "<local>.router"):
+            return True
+        return self.kind(target) in ("app", "router")
+
+    def is_dependency(self, module: str, qualname: str) -> bool:
+        if self._dependencies is None:
+            found: Set[Tuple[str, str]] = set()
+            for facts in self.modules.values():
+                for ref in facts.dependency_refs:
+                    resolved = self.function(ref)
+                    if resolved is not None:
+                        found.add((resolved[0].module, resolved[1].qualname))
+            self._dependencies = found
+        return (module, qualname) in self._dependencies
+
+    def async_users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
+        """Async functions that do I/O on a session or connection drawn from `engine`."""
+        users = []
+        for facts in self.modules.values():
+            for fn in facts.functions.values():
+                if not fn.is_async:
+                    continue
+                for name in sorted(fn.io_names):
+                    resource = self.of_local(fn, name)
+                    if resource is not None and not resource.is_async and resource.engine == engine:
+                        users.append((facts, fn, resource))
+                        break
+        return users
+
+
+def _route_info(decl: RouteDecl, qualname: str) -> RouteInfo:
+    if decl.methods:
+        methods = decl.methods
+    elif decl.method == "api_route":
+        methods = ("GET",)
+    else:
+        methods = (decl.method.upper(),)
+    return RouteInfo(methods=methods, path=decl.path, function=qualname.rsplit(".", 1)[-1])

@@ -1,0 +1,142 @@
+"""The rule base class and the data a rule reports (Diagnostic, Fix)."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Optional, Sequence, Tuple
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from poollint.context import FileContext
+
+
+class FixSafety(enum.Enum):
+    # SAFE fixes keep the program's behaviour; `--fix` applies them. UNSAFE
+    # fixes may change behaviour and need `--unsafe-fixes` as well.
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+class FixAvailability(enum.Enum):
+    NONE = "none"
+    SOMETIMES = "sometimes"
+    ALWAYS = "always"
+
+
+# (module, name): ("asyncio", None) asks for `import asyncio`,
+# ("contextlib", "closing") for `from contextlib import closing`.
+ImportRequest = Tuple[str, Optional[str]]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Replace one node of the tree by another, plus the imports that needs."""
+
+    node: cst.CSTNode
+    replacement: cst.CSTNode
+    safety: FixSafety
+    imports: Tuple[ImportRequest, ...] = ()
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    message: str
+    line: int
+    column: int  # 1-based, as flake8 prints it
+    end_line: int = 0
+    end_column: int = 0
+    fix: Optional[Fix] = field(default=None, compare=False, repr=False)
+    # Set when the fix exists but was withheld (e.g. unsafe without --unsafe-fixes).
+    fix_safety: Optional[FixSafety] = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix_safety is FixSafety.SAFE
+
+    def sort_key(self) -> Tuple[int, int, str]:
+        return (self.line, self.column, self.code)
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Look-alike code the rule must not flag."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", _dedent(self.code))
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code the rule must flag; `expected_replacement` is the source after its fix."""
+
+    code: str
+    expected_replacement: Optional[str] = None
+    unsafe_fixes: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", _dedent(self.code))
+        if self.expected_replacement is not None:
+            object.__setattr__(self, "expected_replacement", _dedent(self.expected_replacement))
+
+
+def _dedent(code: str) -> str:
+    return textwrap.dedent(code).lstrip("\n")
+
+
+class PoolRule(cst.BatchableCSTVisitor):
+    """Base of every rule: one class per rule, carrying its own metadata.
+
+    Subclasses implement `visit_*`/`leave_*` methods as libcst visitors do. The
+    engine runs all selected rules of a file in one walk of one tree and hands
+    each rule a FileContext (`self.ctx`) with the scope stack, the module's
+    import aliases and the project index.
+    """
+
+    CODE: ClassVar[str]
+    NAME: ClassVar[str]
+    # A template formatted with the keyword arguments given to `report`.
+    MESSAGE: ClassVar[str]
+    FIX_TITLE: ClassVar[Optional[str]] = None
+    FIX_AVAILABILITY: ClassVar[FixAvailability] = FixAvailability.NONE
+    SINCE: ClassVar[str] = "0.1.0"
+    # Opt-in rules run only when selected explicitly.
+    DEFAULT_ENABLED: ClassVar[bool] = True
+    # Substrings of which at least one must occur in a file for the rule to
+    # possibly fire; a file holding none of any selected rule's triggers is
+    # never parsed by libcst.
+    TRIGGERS: ClassVar[Tuple[str, ...]] = ()
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    def __init__(self, ctx: "FileContext") -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    @classmethod
+    def docs(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first sentence of `## What it does`."""
+        text = cls.docs()
+        marker = "## What it does"
+        if marker in text:
+            text = text.split(marker, 1)[1]
+        body = text.strip().split("\n\n", 1)[0]
+        return " ".join(body.split())
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        fix: Optional[Fix] = None,
+        **message_args: object,
+    ) -> None:
+        self.ctx.report(self, node, self.MESSAGE.format(**message_args), fix)

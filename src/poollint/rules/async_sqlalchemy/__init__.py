@@ -1,0 +1,1 @@
+"""POL4xx: async SQLAlchemy is misused."""

@@ -1,0 +1,1 @@
+"""POL1xx: the event loop is blocked."""

@@ -1,0 +1,1 @@
+"""POL2xx: a connection leaks."""

@@ -1,0 +1,1 @@
+"""POL3xx: the pool is misconfigured."""

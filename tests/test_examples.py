@@ -1,0 +1,63 @@
+"""Each rule's own examples are tests: VALID/INVALID lists and the docstring's
+`## Example` (must be flagged) and `## Use instead` (must not) blocks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from poollint.engine import FixRequest
+from poollint.rules import ALL_RULES
+from poollint.testing import fixed_text, lint_source
+
+VALID = [(rule, i, ex) for rule in ALL_RULES for i, ex in enumerate(rule.VALID)]
+INVALID = [(rule, i, ex) for rule in ALL_RULES for i, ex in enumerate(rule.INVALID)]
+
+
+def _codes(result):
+    return [d.code for d in result.diagnostics]
+
+
+@pytest.mark.parametrize("rule, number, example", VALID, ids=[f"{r.CODE}-valid-{i}" for r, i, _ in VALID])
+def test_valid_example_is_not_flagged(rule, number, example) -> None:
+    assert rule.CODE not in _codes(lint_source(example.code, [rule]))
+
+
+@pytest.mark.parametrize("rule, number, example", INVALID, ids=[f"{r.CODE}-invalid-{i}" for r, i, _ in INVALID])
+def test_invalid_example_is_flagged_and_fixed_as_documented(rule, number, example) -> None:
+    assert rule.CODE in _codes(lint_source(example.code, [rule]))
+    fixed = lint_source(example.code, [rule], fix=FixRequest(apply=True, unsafe=example.unsafe_fixes))
+    assert fixed.warnings == []
+    if example.expected_replacement is None:
+        assert fixed.fixed_source is None, "a fix was applied but the example gives no expected_replacement"
+    else:
+        assert fixed_text(fixed, example.code) == example.expected_replacement
+
+
+def _docstring_block(rule, heading: str) -> str:
+    docs = rule.docs()
+    match = re.search(rf"## {heading}\n+```python\n(.*?)```", docs, re.DOTALL)
+    assert match, f"{rule.CODE} docstring lacks a python block under '## {heading}'"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])
+def test_docstring_example_is_flagged_and_use_instead_is_not(rule) -> None:
+    assert rule.CODE in _codes(lint_source(_docstring_block(rule, "Example"), [rule]))
+    assert rule.CODE not in _codes(lint_source(_docstring_block(rule, "Use instead"), [rule]))
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])
+def test_rule_metadata_is_complete(rule) -> None:
+    assert re.fullmatch(r"POL\d{3}", rule.CODE)
+    assert re.fullmatch(r"[a-z]+(-[a-z]+)*", rule.NAME)
+    assert len(rule.VALID) >= 3 and len(rule.INVALID) >= 3
+    docs = rule.docs()
+    headings = re.findall(r"^## (.+)$", docs, re.MULTILINE)
+    order = ["What it does", "Why is this bad?", "Example", "Use instead"]
+    assert [h for h in headings if h in order] == order
+    if rule.FIX_AVAILABILITY.value != "none":
+        assert "Fix safety" in headings and rule.FIX_TITLE
+    module_doc = __import__(rule.__module__, fromlist=["_"]).__doc__ or ""
+    assert module_doc.startswith(rule.CODE), "a rule module's docstring starts with its code"

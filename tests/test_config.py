@@ -292,7 +292,13 @@ def test_cli_ignore_extend_select_and_extend_exclude_add_to_file_values(tmp_path
 def test_cli_codes_may_be_comma_separated(tmp_path):
     settings = load(tmp_path, BASE, overrides={"select": ["POL1,POL2", "POL3"], "ignore": ["POL101, POL102"]})
     assert settings.select == ("POL1", "POL2", "POL3")
-    assert settings.ignore == ("POL104", "POL101", "POL102")
+    # --select starts afresh, so the file's ignore list no longer applies.
+    assert settings.ignore == ("POL101", "POL102")
+
+
+def test_cli_ignore_without_select_adds_to_the_file(tmp_path):
+    settings = load(tmp_path, BASE, overrides={"ignore": ["POL102"]})
+    assert settings.ignore == ("POL104", "POL102")
 
 
 def test_cli_unsafe_fixes_and_per_file_ignores_replace(tmp_path):
@@ -322,7 +328,8 @@ def test_selector_sources_name_flag_and_file(tmp_path):
     # The file's select was replaced by the CLI, so it must not be reported.
     assert ("select", f"[tool.poollint] select ({config})") not in wheres
     assert ("select", "--select") in wheres
-    assert ("ignore", f"[tool.poollint] ignore ({config})") in wheres
+    # --select also drops the file's ignore list (ruff's layering).
+    assert ("ignore", f"[tool.poollint] ignore ({config})") not in wheres
     assert ("ignore", "--ignore") in wheres
     assert ("per_file_ignores", f"[tool.poollint.per-file-ignores] 'tests/*' ({config})") in wheres
 

@@ -469,6 +469,13 @@ def _dedupe(values: Iterable[str]) -> Tuple[str, ...]:
 def _apply_overrides(
     values: Dict[str, Any], sources: List[Tuple[str, str, Tuple[str, ...]]], overrides: Mapping[str, object]
 ) -> None:
+    if overrides.get("select") is not None:
+        # As in ruff, a --select on the command line starts the selection
+        # afresh: the config file's ignore and extend-select no longer apply,
+        # so `--select POL101` runs POL101 even where the config ignores it.
+        for option in ("ignore", "extend_select"):
+            values.pop(option, None)
+            sources[:] = [s for s in sources if s[0] != option]
     for option, raw in overrides.items():
         if option not in _OVERRIDES:
             raise TypeError(f"unknown settings override {option!r}")

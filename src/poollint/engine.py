@@ -41,6 +41,10 @@ FILE_CODES = {
 }
 
 
+# How Python's parser words a file it cannot decode, as opposed to bad syntax.
+_DECODE_ERRORS = ("null bytes", "unicode error", "codec", "encoding")
+
+
 @dataclass
 class FileResult:
     path: Path
@@ -85,8 +89,10 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
     try:
         return FactsResult(collect_facts(data, module, str(path), is_package), digest=digest)
     except SyntaxError as exc:
-        if isinstance(exc.__context__, UnicodeDecodeError) or "encod" in str(exc.msg or ""):
-            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc.msg}"), digest)
+        message = str(exc.msg or exc)
+        if any(marker in message for marker in _DECODE_ERRORS):
+            message = message.replace("(unicode error) ", "")
+            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {message}"), digest)
         line = exc.lineno or 1
         column = exc.offset or 1
         return FactsResult(

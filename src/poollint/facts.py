@@ -87,6 +87,8 @@ class ModuleFacts:
     factories: Dict[str, FactoryFact] = field(default_factory=dict)
     # Annotated alias name -> (dependency, annotated type).
     dependency_aliases: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
+    # APIRouter(prefix="/orders") -> {"router": "/orders"}, for route names.
+    router_prefixes: Dict[str, str] = field(default_factory=dict)
     functions: Dict[str, FunctionFact] = field(default_factory=dict)
     # Every callable named in a Depends()/Security() anywhere in the module.
     dependency_refs: Set[str] = field(default_factory=set)
@@ -210,6 +212,10 @@ class _Collector:
                 kind = "app"
             elif callee in names.API_ROUTERS:
                 kind = "router"
+                for kw in value.keywords:
+                    prefix = _string(kw.value) if kw.arg == "prefix" else None
+                    if prefix:
+                        facts.router_prefixes[name] = prefix
             elif callee in names.CREATE_ENGINE or callee in names.CREATE_ASYNC_ENGINE:
                 kind = "engine"
                 facts.engines[name] = self._engine(value, callee in names.CREATE_ASYNC_ENGINE)

@@ -300,15 +300,23 @@ class ProjectIndex:
             for fn in facts.functions.values():
                 for decl in fn.routes:
                     if self._is_app_or_router(decl.target):
-                        routes.setdefault((facts.module, fn.qualname), _route_info(decl, fn.qualname))
+                        info = _route_info(decl, fn.qualname, self._prefix(decl.target))
+                        routes.setdefault((facts.module, fn.qualname), info)
             for endpoint, decl in facts.route_registrations:
                 if not self._is_app_or_router(decl.target):
                     continue
                 found = self.function(endpoint)
                 if found is not None:
                     target_facts, fn = found
-                    routes.setdefault((target_facts.module, fn.qualname), _route_info(decl, fn.qualname))
+                    info = _route_info(decl, fn.qualname, self._prefix(decl.target))
+                    routes.setdefault((target_facts.module, fn.qualname), info)
         return routes
+
+    def _prefix(self, target: str) -> str:
+        found = self.resolve(target)
+        if found is None or found[2]:
+            return ""
+        return found[0].router_prefixes.get(found[1], "")
 
     def _is_app_or_router(self, target: str) -> bool:
         if target in ("<local>.app", "<local>.router"):
@@ -341,11 +349,12 @@ class ProjectIndex:
         return users
 
 
-def _route_info(decl: RouteDecl, qualname: str) -> RouteInfo:
+def _route_info(decl: RouteDecl, qualname: str, prefix: str = "") -> RouteInfo:
     if decl.methods:
         methods = decl.methods
     elif decl.method == "api_route":
         methods = ("GET",)
     else:
         methods = (decl.method.upper(),)
-    return RouteInfo(methods=methods, path=decl.path, function=qualname.rsplit(".", 1)[-1])
+    path = prefix + decl.path if decl.path is not None else None
+    return RouteInfo(methods=methods, path=path, function=qualname.rsplit(".", 1)[-1])

@@ -1,0 +1,3 @@
+from poollint.cli import main
+
+main(prog_name="poollint")

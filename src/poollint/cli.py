@@ -1,0 +1,174 @@
+"""The command line: `poollint check`, `poollint rule`."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import tokenize
+from io import BytesIO
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import click
+
+from poollint import __version__
+from poollint.config import ConfigError, load_settings
+from poollint.discovery import DiscoveryError, discover_python_files
+from poollint.engine import FILE_CODES, FixRequest
+from poollint.reporters.concise import finding_lines, summary
+from poollint.rules import ALL_RULES, RULES_BY_CODE
+from poollint.ruledocs import render_file_code, render_rule
+from poollint.runner import RunResult, run
+from poollint.selection import SelectionError, select_rules_for_settings
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageProblem(click.ClickException):
+    """Bad usage or configuration: one line on stderr naming the file and cause, exit 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
+        click.echo(f"poollint: error: {self.format_message()}", err=True)
+
+
+def _codes(values: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
+    return tuple(values) if values else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="poollint", message="%(prog)s %(version)s")
+def main() -> None:
+    """poollint: find the FastAPI + SQLAlchemy code that exhausts, leaks or blocks the database pool."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Apply the safe fixes.")
+@click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply (and count as fixable) unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print a unified diff of what --fix would change; write nothing.")
+@click.option("--select", multiple=True, metavar="CODES", help="Only these codes or prefixes (POL1, POL301).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Codes or prefixes to leave out.")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Codes or prefixes to add to the selection.")
+@click.option("--exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, replacing the defaults.")
+@click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, besides the defaults.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@click.option("--show-settings", is_flag=True, help="Print the effective settings and selected rules, then exit.")
+def check(
+    paths: Tuple[Path, ...],
+    fix: bool,
+    unsafe_fixes: Optional[bool],
+    diff: bool,
+    select: Tuple[str, ...],
+    ignore: Tuple[str, ...],
+    extend_select: Tuple[str, ...],
+    exclude: Tuple[str, ...],
+    extend_exclude: Tuple[str, ...],
+    config_path: Optional[Path],
+    exit_zero: bool,
+    show_settings: bool,
+) -> None:
+    """Check PATHS (default: the current directory)."""
+    targets: List[Path] = list(paths) or [Path(".")]
+    try:
+        settings = load_settings(
+            targets[0],
+            config_path=config_path,
+            overrides={
+                "select": _codes(select),
+                "ignore": _codes(ignore),
+                "extend_select": _codes(extend_select),
+                "exclude": _codes(exclude),
+                "extend_exclude": _codes(extend_exclude),
+                "unsafe_fixes": unsafe_fixes,
+            },
+        )
+        rules = select_rules_for_settings(ALL_RULES, settings)
+        files = discover_python_files(targets, settings)
+    except (ConfigError, SelectionError, DiscoveryError) as exc:
+        raise UsageProblem(str(exc)) from None
+
+    if show_settings:
+        _print_settings(settings, rules, files)
+        sys.exit(EXIT_CLEAN)
+
+    request = FixRequest(apply=fix or diff, unsafe=settings.unsafe_fixes)
+    try:
+        result = run(files, settings, rules, request, write=fix and not diff)
+    except Exception as exc:  # a bug in poollint: say so in one line, exit 2
+        click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    for file_result in result.files:
+        for warning in file_result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    if diff:
+        _print_diffs(result)
+        pending = sum(f.fixed for f in result.files)
+        click.echo(f"Would fix {pending} problem{'s' if pending != 1 else ''}.", err=True)
+        sys.exit(EXIT_ERROR if result.internal_error else (EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN))
+
+    for line in finding_lines(result):
+        click.echo(line)
+    for line in summary(result, fixing=fix, unsafe_fixes=settings.unsafe_fixes):
+        click.echo(line)
+    if result.internal_error:
+        sys.exit(EXIT_ERROR)
+    if result.diagnostics and not exit_zero:
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_CLEAN)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return data.decode("utf-8", errors="replace")
+
+
+def _print_diffs(result: RunResult) -> None:
+    for file_result in result.files:
+        if file_result.fixed_source is None or file_result.original is None:
+            continue
+        name = file_result.path.as_posix()
+        before = _decode(file_result.original).splitlines(keepends=True)
+        after = _decode(file_result.fixed_source).splitlines(keepends=True)
+        for line in difflib.unified_diff(before, after, fromfile=name, tofile=name):
+            click.echo(line if line.endswith("\n") else line + "\n", nl=False)
+
+
+def _print_settings(settings, rules, files) -> None:  # type: ignore[no-untyped-def]
+    click.echo(f"config: {settings.config_path or '(none: defaults)'}")
+    click.echo(f"project root: {settings.project_root}")
+    click.echo(f"rules: {', '.join(rule.CODE for rule in rules) or '(none)'}")
+    click.echo(f"exclude: {', '.join(settings.all_exclude)}")
+    click.echo(f"per-file-ignores: {dict(settings.per_file_ignores) or '{}'}")
+    click.echo(f"unsafe-fixes: {str(settings.unsafe_fixes).lower()}")
+    click.echo("pool: required-settings = " + ", ".join(settings.pool.required))
+    for key, value in settings.pool.values.items():
+        click.echo(f"pool: {key} = {value!r}")
+    click.echo(f"files: {len(files)}")
+
+
+@main.command()
+@click.argument("code")
+def rule(code: str) -> None:
+    """Explain rule CODE: what it flags, why it hurts the pool, examples, fix safety."""
+    code = code.upper()
+    if code in RULES_BY_CODE:
+        click.echo(render_rule(RULES_BY_CODE[code]), nl=False)
+    elif code in FILE_CODES:
+        click.echo(render_file_code(code), nl=False)
+    else:
+        raise UsageProblem(f"unknown rule code {code!r}; `poollint rules` lists them")
+
+
+@main.command(name="rules")
+def list_rules() -> None:
+    """List every rule: code, name, fix availability, default on or opt-in."""
+    for r in ALL_RULES:
+        fix = r.FIX_AVAILABILITY.value
+        click.echo(f"{r.CODE}  {r.NAME:<40} fix: {fix:<9} {'on' if r.DEFAULT_ENABLED else 'opt-in'}")

@@ -1,0 +1,1 @@
+"""Reporters turn a run's findings into text; rules never print."""

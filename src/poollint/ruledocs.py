@@ -69,3 +69,13 @@ def render_index(rules: Sequence[Type[PoolRule]]) -> str:
 
 def render_file_code(code: str) -> str:
     return f"# {FILE_CODES[code]} ({code})\n\n{FILE_CODE_DOCS[code]}\n"
+
+
+def generated_pages() -> dict:
+    """{path relative to the repository: text} of every generated doc page."""
+    from poollint.rules import ALL_RULES
+
+    pages = {"docs/rules/index.md": f"{GENERATED}\n\n{render_index(ALL_RULES)}"}
+    for rule in ALL_RULES:
+        pages[f"docs/rules/{rule.CODE}.md"] = f"{GENERATED}\n\n{render_rule(rule)}"
+    return pages

@@ -1,0 +1,31 @@
+"""Write docs/rules/ from the rules' own metadata. Run it after changing a rule:
+
+    python scripts/document_rules.py
+
+tests/test_docs.py fails while the pages on disk differ from what this writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from poollint.ruledocs import generated_pages
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    pages = generated_pages()
+    folder = ROOT / "docs" / "rules"
+    for stale in folder.glob("*.md"):
+        if f"docs/rules/{stale.name}" not in pages:
+            stale.unlink()
+    for relative, text in pages.items():
+        target = ROOT / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    print(f"wrote {len(pages)} pages to {folder.relative_to(ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Generated docs, the changelog and the fixtures must cover every rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from poollint.ruledocs import GENERATED, generated_pages
+from poollint.rules import ALL_RULES, FAMILIES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_generated_rule_docs_are_up_to_date() -> None:
+    pages = generated_pages()
+    on_disk = {f"docs/rules/{p.name}" for p in (ROOT / "docs" / "rules").glob("*.md")}
+    assert on_disk == set(pages), "run: python scripts/document_rules.py"
+    for relative, text in pages.items():
+        assert (ROOT / relative).read_text(encoding="utf-8") == text, f"{relative} is stale: run scripts/document_rules.py"
+        assert text.startswith(GENERATED)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])
+def test_every_rule_has_a_fixture_and_a_changelog_line(rule) -> None:
+    fixtures = list((ROOT / "tests" / "fixtures").glob(f"*/{rule.CODE}*"))
+    assert [f for f in fixtures if f.parent.name != "fixed"], f"no fixture for {rule.CODE}"
+    assert f"{rule.CODE} {rule.NAME}" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])
+def test_rule_lives_in_its_family_folder(rule) -> None:
+    family = rule.__module__.split(".")[2]
+    assert family in FAMILIES
+    expected = {"1": "event_loop", "2": "leaks", "3": "pool_config", "4": "async_sqlalchemy", "5": "security"}
+    assert expected[rule.CODE[3]] == family
+    assert rule.__module__.rsplit(".", 1)[1] == rule.NAME.replace("-", "_")

@@ -2,14 +2,87 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, Optional, Set
+from typing import ClassVar, Dict, List, Optional, Set
 
 import libcst as cst
 
+from poollint.context import dotted_name
 from poollint.rule import PoolRule
 
+_Comprehension = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
-class BlockingCallRule(PoolRule):
+
+def _target_names(target: cst.BaseExpression) -> Set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        found: Set[str] = set()
+        for element in target.elements:
+            found |= _target_names(element.value)
+        return found
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
+
+
+class AsyncBodyRule(PoolRule):
+    """Knows the names comprehensions bind, which the module facts do not list
+    as locals (in `[c.get(u) for c in clients]`, `c` is not the module's `c`),
+    and which expressions are awaited."""
+
+    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.comprehension_names: List[Set[str]] = []
+        self.awaited_nodes: Set[cst.CSTNode] = set()
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self.awaited_nodes.add(node.expression)
+
+    def _enter_comprehension(self, node: cst.CSTNode) -> None:
+        names: Set[str] = set()
+        for_in = getattr(node, "for_in", None)
+        while for_in is not None:
+            names |= _target_names(for_in.target)
+            for_in = for_in.inner_for_in
+        self.comprehension_names.append(names)
+
+    def _leave_comprehension(self) -> None:
+        self.comprehension_names.pop()
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._enter_comprehension(node)
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self._leave_comprehension()
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._enter_comprehension(node)
+
+    def leave_SetComp(self, original_node: cst.SetComp) -> None:
+        self._leave_comprehension()
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._enter_comprehension(node)
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self._leave_comprehension()
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._enter_comprehension(node)
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self._leave_comprehension()
+
+    def bound_by_comprehension(self, expr: cst.BaseExpression) -> bool:
+        """Whether the head of a dotted name is a comprehension's own variable."""
+        dotted = dotted_name(expr)
+        if dotted is None or not self.comprehension_names:
+            return False
+        head = dotted.split(".", 1)[0]
+        return any(head in names for names in self.comprehension_names)
+
+
+class BlockingCallRule(AsyncBodyRule):
     """Reports a call whose qualified name is in BLOCKING_CALLS, made in an
     `async def` (not in a nested sync def or lambda, which run elsewhere:
     `asyncio.to_thread(lambda: time.sleep(1))` is fine)."""
@@ -37,17 +110,19 @@ class BlockingCallRule(PoolRule):
             self.tight.add(node.left)
 
     def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        super().visit_GeneratorExp(node)
         self.generator_depth += 1
 
     def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
         self.generator_depth -= 1
+        super().leave_GeneratorExp(original_node)
 
     def visit_Call(self, node: cst.Call) -> None:
         self.tight.add(node.func)
         scope = self.ctx.async_function()
         if scope is None:
             return
-        qualified = self.ctx.qualified_name(node.func)
+        qualified = None if self.bound_by_comprehension(node.func) else self.ctx.qualified_name(node.func)
         spelled = self.blocking_call(qualified, node)
         if spelled is None:
             return

@@ -71,6 +71,12 @@ class FunctionFact:
     # inside it they shadow module names.
     local_names: Set[str] = field(default_factory=set)
     local_imports: Dict[str, str] = field(default_factory=dict)
+    # Local name -> engine (qualified) handed to the Session()/AsyncSession()
+    # call that created it: `with Session(engine) as session`.
+    session_binds: Dict[str, str] = field(default_factory=dict)
+    # Engines (qualified) handed to Session() calls whose result the function
+    # yields or returns (`with Session(engine) as s: yield s`).
+    result_binds: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +100,9 @@ class ModuleFacts:
     dependency_refs: Set[str] = field(default_factory=set)
     # (endpoint, route) for app.add_api_route(path, endpoint, methods=[...]).
     route_registrations: List[Tuple[str, RouteDecl]] = field(default_factory=list)
+    # Module-level names bound once, and only, to a string literal; an
+    # f-string keeps its literal parts, with `{}` for each replacement field.
+    string_constants: Dict[str, str] = field(default_factory=dict)
 
     def qualify(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name
@@ -150,9 +159,21 @@ def _string(expr: Optional[ast.AST]) -> Optional[str]:
     return None
 
 
+def _string_template(expr: Optional[ast.AST]) -> Optional[str]:
+    """A string literal's value; an f-string's literal parts with `{}` for each field."""
+    if isinstance(expr, ast.JoinedStr):
+        parts = []
+        for value in expr.values:
+            text = _string(value)
+            parts.append("{}" if text is None else text)
+        return "".join(parts)
+    return _string(expr)
+
+
 class _Collector:
-    def __init__(self, module: str, path: str, is_package: bool) -> None:
+    def __init__(self, module: str, path: str, is_package: bool, text: str) -> None:
         self.facts = ModuleFacts(module=module, path=path)
+        self.text = text
         self.is_package = is_package
         # (function qualname, local name) -> "app"/"router" for apps and
         # routers built inside a factory function such as create_app().
@@ -183,24 +204,38 @@ class _Collector:
             else:
                 for target in _assigned_names(stmt):
                     self.facts.kinds.setdefault(target, "other")
+        constants: Dict[str, Optional[str]] = {}
         for stmt in statements:
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 for target in targets:
                     if isinstance(target, ast.Name):
                         self._module_value(target.id, stmt.value)
+                        literal = _string_template(stmt.value)
+                        if constants.get(target.id, literal) != literal:
+                            literal = None
+                        constants[target.id] = literal
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
                 self._route_registration(stmt.value, None)
+            else:
+                for target in _assigned_names(stmt):
+                    constants[target] = None
         for stmt in statements:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._function(stmt, prefix="", enclosing=None)
             elif isinstance(stmt, ast.ClassDef):
                 self._class(stmt, prefix="", enclosing=None)
-        for node in ast.walk(tree):
+        # Depends() may sit anywhere (defaults, Annotated aliases, decorator
+        # and router arguments): a whole-module walk, for the files that say it.
+        walk = _walk(tree) if "Depends" in self.text or "Security" in self.text else ()
+        for node in walk:
             if isinstance(node, ast.Call):
                 ref = self._dependency_ref(node, None)
                 if ref:
                     self.facts.dependency_refs.add(ref)
+        self.facts.string_constants = {
+            name: value for name, value in constants.items() if value is not None and self.facts.kinds.get(name) == "other"
+        }
         return self.facts
 
     def _module_value(self, name: str, value: ast.AST) -> None:
@@ -363,6 +398,7 @@ class _Collector:
             if ref:
                 fn.depends.append(ref)
         created: Dict[str, str] = {}  # local name -> callee that created its value
+        binds: Dict[str, Optional[str]] = {}  # local name -> engine given to Session()
         for sub in body_nodes:
             if isinstance(sub, (ast.Yield, ast.YieldFrom)):
                 fn.is_generator = True
@@ -388,6 +424,7 @@ class _Collector:
                         conflicting.update(_assigned_names(sub))
                     elif callee:
                         _bind(created, conflicting, target.id, callee)
+                        _bind_engine(binds, target.id, self._session_bind(value, callee, fn))
                         if callee in names.FASTAPI_APPS:
                             self._local_apps[(qualname, target.id)] = "app"
                         elif callee in names.API_ROUTERS:
@@ -400,6 +437,7 @@ class _Collector:
                     callee = self.qualify(item.context_expr.func, fn) if isinstance(item.context_expr, ast.Call) else None
                     if isinstance(var, ast.Name) and callee:
                         _bind(created, conflicting, var.id, callee)
+                        _bind_engine(binds, var.id, self._session_bind(item.context_expr, callee, fn))
                     elif var is not None:
                         conflicting.update(_assigned_names(ast.Assign(targets=[var], value=None)))
             elif isinstance(sub, (ast.For, ast.AsyncFor, ast.AugAssign)) or (
@@ -414,11 +452,18 @@ class _Collector:
                 fn.origins[name] = ("call", callee, None)
         for name in conflicting:
             fn.origins.pop(name, None)
+        fn.session_binds = {name: engine for name, engine in binds.items() if engine and name in fn.origins}
         for sub in body_nodes:
             if isinstance(sub, (ast.Yield, ast.Return)) and sub.value is not None:
                 source = self._value_source(sub.value, created, fn)
                 if source:
                     (fn.yields_from if isinstance(sub, ast.Yield) else fn.returns_from).append(source)
+                if isinstance(sub.value, ast.Name) and sub.value.id in fn.session_binds:
+                    fn.result_binds.append(fn.session_binds[sub.value.id])
+                elif isinstance(sub.value, ast.Call) and source:
+                    engine = self._session_bind(sub.value, source, fn)
+                    if engine:
+                        fn.result_binds.append(engine)
         existing = self.facts.functions.get(qualname)
         if existing is not None:
             # Two definitions under one name (if/else, overloads): keep what
@@ -435,6 +480,18 @@ class _Collector:
                 self._function(stmt, f"{qualname}.", fn)
             elif isinstance(stmt, ast.ClassDef):
                 self._class(stmt, f"{qualname}.", fn)
+
+    def _session_bind(self, call: ast.AST, callee: str, fn: FunctionFact) -> Optional[str]:
+        """The engine (qualified) of `Session(engine)` / `Session(bind=engine)`."""
+        if not isinstance(call, ast.Call):
+            return None
+        if callee not in names.SESSION_CLASSES and callee not in names.ASYNC_SESSION_CLASSES:
+            return None
+        bind = call.args[0] if call.args else None
+        for kw in call.keywords:
+            if kw.arg == "bind":
+                bind = kw.value
+        return self.qualify(bind, fn) if bind is not None else None
 
     def _value_source(self, value: ast.AST, created: Dict[str, str], fn: FunctionFact) -> Optional[str]:
         if isinstance(value, ast.Name):
@@ -519,6 +576,11 @@ def _bind(created: Dict[str, str], conflicting: Set[str], name: str, callee: str
     created[name] = callee
 
 
+def _bind_engine(binds: Dict[str, Optional[str]], name: str, engine: Optional[str]) -> None:
+    # A name bound to sessions of two engines (or to something else too) has none.
+    binds[name] = engine if binds.get(name, engine) == engine else None
+
+
 def _module_level_statements(body: List[ast.stmt]):
     """Statements that run at import time, looking into if/try/with blocks."""
     for stmt in body:
@@ -550,8 +612,42 @@ def _own_statements(body: List[ast.stmt]):
             yield from _own_statements(case.body)
 
 
+# Nodes no fact is ever read from: skipping them (and every `ctx` field)
+# halves the number of nodes pass 1 visits.
+_LEAF_TYPES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> Tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(f for f in cls._fields if f not in ("ctx", "type_comment"))  # type: ignore[attr-defined]
+        _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def _push_children(node: ast.AST, stack: List[ast.AST]) -> None:
+    for name in reversed(_child_fields(type(node))):
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            for item in reversed(value):
+                if isinstance(item, ast.AST) and not isinstance(item, _LEAF_TYPES):
+                    stack.append(item)
+        elif isinstance(value, ast.AST) and not isinstance(value, _LEAF_TYPES):
+            stack.append(value)
+
+
+def _walk(node: ast.AST):
+    """Every non-leaf node below `node`, like ast.walk but cheaper."""
+    stack: List[ast.AST] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        _push_children(current, stack)
+
+
 def _own_nodes(body: List[ast.stmt]):
-    """Every node of a function body that belongs to the function's own scope."""
+    """The non-leaf nodes of a function body that belong to the function's own scope."""
     stack: List[ast.AST] = list(reversed(body))
     while stack:
         node = stack.pop()
@@ -567,7 +663,7 @@ def _own_nodes(body: List[ast.stmt]):
             continue
         if isinstance(node, ast.Lambda):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        _push_children(node, stack)
 
 
 def _assigned_names(stmt: ast.AST) -> Set[str]:
@@ -597,4 +693,6 @@ def _assigned_names(stmt: ast.AST) -> Set[str]:
 def collect_facts(source: bytes, module: str, path: str, is_package: bool = False) -> ModuleFacts:
     """Facts of one module; raises SyntaxError/ValueError when it does not parse."""
     tree = ast.parse(source, filename=path)
-    return _Collector(module, path, is_package).collect(tree)
+    # A text view for cheap "does it say X" checks; decoding errors were ast's to report.
+    text = source.decode("latin-1")
+    return _Collector(module, path, is_package, text).collect(tree)

@@ -157,14 +157,29 @@ def check_file(
         return result
 
     module_facts = facts.facts or ModuleFacts(module="", path=str(path))
+    # Fixes found broken are not tried again in later rounds. Keyed by what
+    # they replace, since an earlier fix (an added import) may shift lines.
+    dropped: set = set()
+
+    def fix_key(d: Diagnostic, module: cst.Module) -> Tuple[str, str, str]:
+        return (d.code, d.message, module.code_for_node(d.fix.node) if d.fix else "")
+
     try:
         for _round in range(MAX_FIX_ROUNDS):
             diagnostics = _run_rules(path, module, module_facts, index, settings, rules, fix)
-            fixes = [d for d in diagnostics if d.fix is not None and fix.allows(d.fix_safety or FixSafety.UNSAFE)]
+            fixes = [
+                d
+                for d in diagnostics
+                if d.fix is not None
+                and fix.allows(d.fix_safety or FixSafety.UNSAFE)
+                and fix_key(d, module) not in dropped
+            ]
             if not fixes:
                 break
             outcome = apply_fixes(module, fixes, path)
-            result.warnings.extend(f"{path}:{d.line}:{d.column}: {d.code} fix dropped: {why}" for d, why in outcome.dropped)
+            for d, why in outcome.dropped:
+                dropped.add(fix_key(d, module))
+                result.warnings.append(f"{path}:{d.line}:{d.column}: {d.code} fix dropped: {why}")
             if outcome.module is None or outcome.applied == 0:
                 break
             if result.original is None:

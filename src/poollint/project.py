@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from poollint import names
-from poollint.facts import EngineFact, FactoryFact, FunctionFact, ModuleFacts, RouteDecl
+from poollint.facts import EngineFact, FactoryFact, FunctionFact, ModuleFacts, RouteDecl, qualify_dotted
 
 # Absolute imports of these never name a project module, whatever the tree
 # holds (an `app/time.py` does not shadow `import time`).
@@ -91,6 +91,7 @@ class ProjectIndex:
         self._suffixes: Optional[Dict[str, List[str]]] = None
         self._routes: Optional[Dict[Tuple[str, str], RouteInfo]] = None
         self._dependencies: Optional[Set[Tuple[str, str]]] = None
+        self._per_request: Optional[Set[Tuple[str, str]]] = None
 
     def with_module(self, facts: ModuleFacts) -> "ProjectIndex":
         """A copy in which one module's facts are replaced (after a fix changed it)."""
@@ -275,8 +276,17 @@ class ProjectIndex:
         for source in fn.yields_from + fn.returns_from:
             resource = self.created_by_call(source, depth + 1)
             if resource is not None:
+                if len(set(fn.result_binds)) == 1:
+                    return self._bound_to(resource, fn.result_binds[0])
                 return resource
         return None
+
+    def _bound_to(self, resource: Resource, bind: Optional[str]) -> Resource:
+        """A session made by Session(engine) draws from that engine."""
+        if resource.kind != "session" or resource.engine is not None or bind is None:
+            return resource
+        engine = self._qualified_engine(bind)
+        return replace(resource, engine=engine) if engine else resource
 
     def of_local(self, fn: FunctionFact, name: str) -> Optional[Resource]:
         """What a local name of a function holds, from how it was bound."""
@@ -285,7 +295,10 @@ class ProjectIndex:
             return None
         how, ref, annotation = origin
         if how == "call":
-            return self.created_by_call(ref)
+            resource = self.created_by_call(ref)
+            if resource is not None:
+                return self._bound_to(resource, fn.session_binds.get(name))
+            return None
         return self.of_dependency(ref) or self.of_annotation(annotation)
 
     # -- routes and dependencies ---------------------------------------------
@@ -334,15 +347,49 @@ class ProjectIndex:
             self._dependencies = found
         return (module, qualname) in self._dependencies
 
+    def runs_per_request(self, module: str, qualname: str) -> bool:
+        """Whether a function runs per request: a route, a dependency, or a
+        function one of them calls (directly or through other calls)."""
+        if self._per_request is None:
+            self._per_request = self._collect_per_request()
+        return (module, qualname) in self._per_request
+
+    def _collect_per_request(self) -> Set[Tuple[str, str]]:
+        if self._routes is None:
+            self._routes = self._collect_routes()
+        self.is_dependency("", "")  # fills self._dependencies
+        assert self._dependencies is not None
+        found: Set[Tuple[str, str]] = set(self._routes) | set(self._dependencies)
+        todo = list(found)
+        while todo:
+            module, qualname = todo.pop()
+            facts = self.modules.get(module)
+            fn = facts.functions.get(qualname) if facts is not None else None
+            if fn is None:
+                continue
+            for callee in fn.calls:
+                resolved = self.function(callee)
+                if resolved is None:
+                    continue
+                key = (resolved[0].module, resolved[1].qualname)
+                if key not in found:
+                    found.add(key)
+                    todo.append(key)
+        return found
+
     def async_users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
-        """Async functions that do I/O on a session or connection drawn from `engine`."""
+        """Async functions that do I/O on a session or connection drawn from
+        `engine`, or on the engine itself (`engine.connect()`)."""
         users = []
         for facts in self.modules.values():
             for fn in facts.functions.values():
                 if not fn.is_async:
                     continue
                 for name in sorted(fn.io_names):
-                    resource = self.of_local(fn, name)
+                    if name in fn.local_names:
+                        resource = self.of_local(fn, name)
+                    else:
+                        resource = self.of_global(qualify_dotted(facts, fn, name))
                     if resource is not None and not resource.is_async and resource.engine == engine:
                         users.append((facts, fn, resource))
                         break

@@ -4,18 +4,22 @@ A fixture is `tests/fixtures/<family>/POL123*.py`, or a directory of that name
 holding a small project (for rules that look across modules). Lines that must
 be flagged end in `# error: POL123` (`# error: 5 POL123` pins the column);
 everything else must stay clean. `# ARG --select=POL1,POL2` and
-`# ARG --unsafe-fixes` header lines change how it is run. A fixture whose fixes
-change it has a snapshot in `<family>/fixed/` with the same name.
+`# ARG --unsafe-fixes` header lines change how it is run, and
+`# ARG --pool-required=pool_size,max_overflow` / `# ARG --pool-value=pool_size=20`
+set [tool.poollint.pool]. A fixture whose fixes change it has a snapshot in
+`<family>/fixed/` with the same name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
 
+from poollint.config import PoolSettings, Settings
 from poollint.engine import FixRequest
 from poollint.rules import ALL_RULES
 from poollint.selection import select_rules
@@ -45,6 +49,19 @@ def _options(fixture: Fixture) -> Tuple[List[str], bool]:
     return select, unsafe
 
 
+def _settings(fixture: Fixture) -> Settings:
+    pool = PoolSettings()
+    for arg in fixture.args():
+        for word in shlex.split(arg):
+            if word.startswith("--pool-required="):
+                pool = dataclasses.replace(pool, required=tuple(word.split("=", 1)[1].split(",")))
+            elif word.startswith("--pool-value="):
+                key, value = word.split("=", 1)[1].split("=", 1)
+                parsed = value.lower() == "true" if value.lower() in ("true", "false") else int(value)
+                pool = dataclasses.replace(pool, values={**pool.values, key: parsed})
+    return Settings(project_root=Path("/virtual"), config_path=None, pool=pool)
+
+
 def _rules(fixture: Fixture):
     select, _ = _options(fixture)
     return select_rules(ALL_RULES, select, (), ())
@@ -62,7 +79,7 @@ IDS = [f"{p.parent.name}/{p.name}" for p in PATHS]
 def test_fixture_findings(path: Path) -> None:
     fixture = Fixture.load(path)
     expected = fixture.expected()
-    results = lint_sources(fixture.sources, _rules(fixture))
+    results = lint_sources(fixture.sources, _rules(fixture), settings=_settings(fixture))
     actual = diagnostics_as_expected(results, expected)
     assert sort_expected(actual) == sort_expected(expected)
 
@@ -71,14 +88,16 @@ def test_fixture_findings(path: Path) -> None:
 def test_fixture_noqa_silences_every_finding(path: Path) -> None:
     fixture = Fixture.load(path)
     assert fixture.expected(), "a fixture must flag at least one line"
-    results = lint_sources(fixture.with_noqa(), _rules(fixture))
+    results = lint_sources(fixture.with_noqa(), _rules(fixture), settings=_settings(fixture))
     leftover = [(name, d.line, d.code) for name, r in results.items() for d in r.diagnostics]
     assert leftover == []
 
 
 def _fix(sources: Dict[str, str], fixture: Fixture) -> Dict[str, str]:
     _, unsafe = _options(fixture)
-    results = lint_sources(sources, _rules(fixture), fix=FixRequest(apply=True, unsafe=unsafe))
+    results = lint_sources(
+        sources, _rules(fixture), fix=FixRequest(apply=True, unsafe=unsafe), settings=_settings(fixture)
+    )
     for result in results.values():
         assert result.warnings == []
     return {

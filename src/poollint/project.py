@@ -396,6 +396,13 @@ class ProjectIndex:
         return users
 
 
+def is_test_module(module: str) -> bool:
+    """Test code (`tests/...`, `test_*.py`, `conftest.py`): it serves no requests."""
+    return any(
+        part in ("test", "tests", "conftest") or part.startswith("test_") for part in module.split(".")
+    )
+
+
 def _route_info(decl: RouteDecl, qualname: str, prefix: str = "") -> RouteInfo:
     if decl.methods:
         methods = decl.methods

@@ -6,10 +6,12 @@ from typing import ClassVar, Dict, List, Optional, Set
 
 import libcst as cst
 
-from poollint.context import dotted_name
+from poollint import names
+from poollint.context import dotted_name, param_list
 from poollint.rule import PoolRule
 
-_Comprehension = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_APPLICATIONS = names.FASTAPI_APPS | {"starlette.applications.Starlette", "starlette.Starlette"}
+_ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
 
 
 def _target_names(target: cst.BaseExpression) -> Set[str]:
@@ -28,15 +30,58 @@ def _target_names(target: cst.BaseExpression) -> Set[str]:
 class AsyncBodyRule(PoolRule):
     """Knows the names comprehensions bind, which the module facts do not list
     as locals (in `[c.get(u) for c in clients]`, `c` is not the module's `c`),
-    and which expressions are awaited."""
+    which expressions are awaited, and which functions are startup/shutdown
+    hooks (a lifespan, an `on_event` handler)."""
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
         self.comprehension_names: List[Set[str]] = []
         self.awaited_nodes: Set[cst.CSTNode] = set()
+        self.startup_hooks: Set[cst.FunctionDef] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None and self._is_startup_hook(node):
+            self.startup_hooks.add(node)
+
+    def in_startup_hook(self) -> bool:
+        """Whether the innermost function is a lifespan or startup/shutdown
+        handler: it runs before the first request or after the last one, so
+        blocking there stalls nobody and holds no request's connection."""
+        scope = self.ctx.async_function()
+        return scope is not None and scope.node in self.startup_hooks
+
+    def _is_startup_hook(self, node: cst.FunctionDef) -> bool:
+        for decorator in node.decorators:
+            call = decorator.decorator
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "on_event":
+                return True
+        scope = self.ctx.scopes[-1]
+        context_manager = any(
+            self.ctx.qualified_name(d.decorator) in _ASYNC_CONTEXT_MANAGERS for d in node.decorators
+        )
+        generator = scope.fact is not None and scope.fact.is_generator
+        if not (context_manager or generator):
+            return False
+        if "lifespan" in node.name.value.lower():
+            return True
+        # `async def lifespan(app: FastAPI)` under any name.
+        return any(
+            param.annotation is not None and self.ctx.qualified_name(param.annotation.annotation) in _APPLICATIONS
+            for param in param_list(node.params)
+        )
 
     def visit_Await(self, node: cst.Await) -> None:
         self.awaited_nodes.add(node.expression)
+
+    def visit_With(self, node: cst.With) -> None:
+        # `async with engine.begin()`: the call's result is entered with an
+        # await, so it belongs to an async API whatever the names say.
+        if node.asynchronous is not None:
+            self.awaited_nodes.update(item.item for item in node.items)
+
+    def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous is not None:
+            self.awaited_nodes.add(node.iter)
 
     def _enter_comprehension(self, node: cst.CSTNode) -> None:
         names: Set[str] = set()
@@ -120,7 +165,7 @@ class BlockingCallRule(AsyncBodyRule):
     def visit_Call(self, node: cst.Call) -> None:
         self.tight.add(node.func)
         scope = self.ctx.async_function()
-        if scope is None:
+        if scope is None or self.in_startup_hook():
             return
         qualified = None if self.bound_by_comprehension(node.func) else self.ctx.qualified_name(node.func)
         spelled = self.blocking_call(qualified, node)

@@ -59,7 +59,9 @@ class BlockingHttp(BlockingCallRule):
     `httpx` functions, `urllib3.request()`, and the methods of a
     `requests.Session`, `httpx.Client` or `urllib3.PoolManager` visibly
     created in the function or once at module level. A client passed in as a
-    parameter, or a name bound more than one way, is left alone.
+    parameter, or a name bound more than one way, is left alone, and so are
+    startup and shutdown hooks (a lifespan, an `on_event` handler): no
+    request is served while they run.
 
     ## Why is this bad?
     A synchronous HTTP request blocks the whole event loop until the remote
@@ -143,6 +145,7 @@ class BlockingHttp(BlockingCallRule):
             self._bind_module_target(node.target, None)
 
     def visit_For(self, node: cst.For) -> None:
+        super().visit_For(node)
         if self._at_module_level():
             self._bind_module_target(node.target, None)
 

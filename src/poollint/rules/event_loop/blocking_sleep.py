@@ -15,6 +15,8 @@ class BlockingSleep(BlockingCallRule):
     ## What it does
     Flags `time.sleep()` called directly inside an `async def`, whatever the
     import form (`import time as t`, `from time import sleep as nap`).
+    Startup and shutdown hooks (a lifespan, an `on_event` handler) are left
+    alone: no request is served while they run.
 
     ## Why is this bad?
     `time.sleep()` blocks the whole event loop, not just the coroutine that

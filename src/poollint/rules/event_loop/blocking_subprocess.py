@@ -31,7 +31,9 @@ class BlockingSubprocess(BlockingCallRule):
     `subprocess.run()`, `call()`, `check_call()`, `check_output()`,
     `getoutput()`, `getstatusoutput()`, `os.system()`, `os.popen()`, and
     `.wait()` / `.communicate()` on a `subprocess.Popen` created in the same
-    function. Starting a `Popen` without waiting for it is not flagged.
+    function. Starting a `Popen` without waiting for it is not flagged, nor
+    are startup and shutdown hooks (a lifespan running migrations, an
+    `on_event` handler): no request is served while they run.
 
     ## Why is this bad?
     The event loop stands still until the child process exits: no other

@@ -8,6 +8,7 @@ selected rules' trigger substrings is never parsed by libcst at all.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
@@ -87,7 +88,7 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
-        return FactsResult(collect_facts(data, module, str(path), is_package), digest=digest)
+        return FactsResult(collect_facts(data, module, _display_path(path, root), is_package), digest=digest)
     except SyntaxError as exc:
         message = str(exc.msg or exc)
         if any(marker in message for marker in _DECODE_ERRORS):
@@ -103,6 +104,16 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"), digest)
     except RecursionError:
         return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"), digest)
+
+
+def _display_path(path: Path, root: Optional[Path]) -> str:
+    """How messages name a module's file: relative to the project root (`app/db.py`)."""
+    if root is not None:
+        try:
+            return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+        except ValueError:
+            pass
+    return Path(path).as_posix()
 
 
 def build_index(results: Iterable[FactsResult]) -> ProjectIndex:
@@ -189,6 +200,7 @@ def check_file(
             refreshed = read_facts(path, None, module.bytes)
             if refreshed.facts is not None:
                 refreshed.facts.module = module_facts.module
+                refreshed.facts.path = module_facts.path
                 module_facts = refreshed.facts
                 index = index.with_module(module_facts)
         else:

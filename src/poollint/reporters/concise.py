@@ -17,7 +17,9 @@ def finding_lines(result: RunResult) -> List[str]:
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word}{'es' if word.endswith(('x', 's')) else 's'}"
 
 
 def summary(result: RunResult, *, fixing: bool, unsafe_fixes: bool) -> List[str]:

@@ -22,6 +22,7 @@ from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.noqa import is_suppressed, noqa_lines
 from poollint.project import ProjectIndex, module_name_for
 from poollint.rule import Diagnostic, FixSafety, PoolRule
+from poollint.walk import walk
 
 # Fixes may enable or disable each other (an `async def` turned into `def`
 # makes a nested sleep fix moot), so fixing repeats until nothing changes,
@@ -127,12 +128,14 @@ def _file_diagnostic(code: str, message: str, line: int = 1, column: int = 1) ->
 # -- pass 2 ---------------------------------------------------------------------
 
 
-def triggers_present(source: bytes, rules: Sequence[Type[PoolRule]]) -> bool:
+def triggers_present(source: bytes, rules: Sequence[Type[PoolRule]], index: ProjectIndex) -> bool:
+    """Whether any rule may fire on `source`: without this, the file is never parsed."""
     for rule in rules:
-        if not rule.TRIGGERS:
+        triggers = index.triggers_of(rule)
+        if not triggers:
             return True
-        for trigger in rule.TRIGGERS:
-            if trigger.encode() in source:
+        for trigger in triggers:
+            if trigger in source:
                 return True
     return False
 
@@ -151,7 +154,7 @@ def check_file(
     if facts.error is not None:
         result.diagnostics.append(facts.error)
         return result
-    if not rules or not triggers_present(source, rules):
+    if not rules or not triggers_present(source, rules, index):
         return result
     try:
         module = cst.parse_module(source)
@@ -224,27 +227,23 @@ def check_file(
     return result
 
 
-class _RuleWalk(cst.CSTVisitor):
-    """Runs every rule's visit_/leave_ methods in one walk of the tree."""
+def _dispatch_tables(ctx: FileContext, rules: Sequence[PoolRule]):  # type: ignore[no-untyped-def]
+    """Per node type, the handlers to call on entering and on leaving it.
 
-    def __init__(self, ctx: FileContext, rules: Sequence[PoolRule]) -> None:
-        self.ctx = ctx
-        self.visits: Dict[str, List[Callable[[cst.CSTNode], object]]] = {}
-        self.leaves: Dict[str, List[Callable[[cst.CSTNode], object]]] = {}
-        for rule in rules:
-            for name, kind, table in _rule_methods(type(rule)):
-                (self.visits if kind == "visit" else self.leaves).setdefault(table, []).append(getattr(rule, name))
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.ctx.enter(node)
-        for func in self.visits.get(type(node).__name__, ()):
-            func(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for func in self.leaves.get(type(original_node).__name__, ()):
-            func(original_node)
-        self.ctx.exit(original_node)
+    The context enters a scope before any rule visits its node and leaves
+    it after every rule has left it, so rules always see the right scope.
+    """
+    visits: Dict[type, List[Callable[[cst.CSTNode], object]]] = {}
+    leaves: Dict[type, List[Callable[[cst.CSTNode], object]]] = {}
+    for scope_type in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
+        visits[scope_type] = [ctx.enter]
+    for rule in rules:
+        for name, kind, node_type in _rule_methods(type(rule)):
+            table = visits if kind == "visit" else leaves
+            table.setdefault(getattr(cst, node_type), []).append(getattr(rule, name))
+    for scope_type in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
+        leaves.setdefault(scope_type, []).append(ctx.exit)
+    return visits, leaves
 
 
 _METHOD_CACHE: Dict[type, List[Tuple[str, str, str]]] = {}
@@ -278,7 +277,7 @@ def _run_rules(
 ) -> List[Diagnostic]:
     ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
     instances = [rule(ctx) for rule in rules]
-    module.visit(_RuleWalk(ctx, instances))
+    walk(module, *_dispatch_tables(ctx, instances))
     if not ctx.reports:
         return []
     # Positions cost a pass over the whole tree: only files with findings pay it.

@@ -91,7 +91,26 @@ class ProjectIndex:
         self._suffixes: Optional[Dict[str, List[str]]] = None
         self._routes: Optional[Dict[Tuple[str, str], RouteInfo]] = None
         self._dependencies: Optional[Set[Tuple[str, str]]] = None
+        self._triggers: Dict[type, Tuple[bytes, ...]] = {}
         self._per_request: Optional[Set[Tuple[str, str]]] = None
+
+    def triggers_of(self, rule: type) -> Tuple[bytes, ...]:
+        """A rule's trigger substrings for this project, encoded, computed once per rule."""
+        found = self._triggers.get(rule)
+        if found is None:
+            found = tuple(sorted({t.encode() for t in rule.triggers(self)}))  # type: ignore[attr-defined]
+            self._triggers[rule] = found
+        return found
+
+    def session_maker_names(self) -> Set[str]:
+        """Names of the project's session factories and of helpers returning a new session."""
+        found: Set[str] = set()
+        for facts in self.modules.values():
+            found.update(facts.factories)
+            for fn in facts.functions.values():
+                if not fn.is_generator and any(self.created_by_call(r) for r in fn.returns_from):
+                    found.add(fn.qualname.rsplit(".", 1)[-1])
+        return found
 
     def with_module(self, facts: ModuleFacts) -> "ProjectIndex":
         """A copy in which one module's facts are replaced (after a fix changed it)."""

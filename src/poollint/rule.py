@@ -6,12 +6,13 @@ import enum
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, ClassVar, Iterable, Optional, Sequence, Tuple
 
 import libcst as cst
 
 if TYPE_CHECKING:
     from poollint.context import FileContext
+    from poollint.project import ProjectIndex
 
 
 class FixSafety(enum.Enum):
@@ -114,6 +115,15 @@ class PoolRule(cst.BatchableCSTVisitor):
     TRIGGERS: ClassVar[Tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    @classmethod
+    def triggers(cls, index: "ProjectIndex") -> Iterable[str]:
+        """TRIGGERS, plus names only the project knows (its session factories, say).
+
+        A name defined in one module shows up in the text of every module that
+        uses it (in its import, or at the call), so it can gate parsing too.
+        """
+        return cls.TRIGGERS
 
     def __init__(self, ctx: "FileContext") -> None:
         super().__init__()

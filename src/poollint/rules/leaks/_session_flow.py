@@ -15,13 +15,13 @@ rules stay silent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Set
+from typing import Iterable, List, Optional, Set
 
 import libcst as cst
 
 from poollint import names
 from poollint.context import dotted_name
-from poollint.project import Resource
+from poollint.project import ProjectIndex, Resource
 from poollint.rule import PoolRule
 
 # Calling one of these on a session in a `finally:` (or a handler that catches
@@ -104,6 +104,19 @@ class FunctionFlow:
 class SessionFlowRule(PoolRule):
     """Tracks session creations and name uses per function; subclasses judge
     each function in `judge(flow)`, called as the walk leaves it."""
+
+    @classmethod
+    def triggers(cls, index: ProjectIndex) -> Iterable[str]:
+        """`Session` (the classes, `sessionmaker`), plus every name under which
+        the project's session factories and session-returning helpers can be
+        called: their own names and the aliases modules import them as
+        (`from .db import SessionLocal as Maker`, re-exported or not)."""
+        found = set(cls.TRIGGERS) | {"Session"} | index.session_maker_names()
+        for facts in index.modules.values():
+            for local, qualified in facts.imports.items():
+                if local not in found and index.created_by_call(qualified) is not None:
+                    found.add(local)
+        return found
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)

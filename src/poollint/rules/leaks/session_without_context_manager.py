@@ -70,10 +70,9 @@ class SessionWithoutContextManager(SessionFlowRule):
     MESSAGE = "session from {origin} in {where} {problem}: use `{suggestion}`"
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE
-    # A session is only judged inside a function (module-level sessions are
-    # POL204's); the factory may come from any module under any name, so the
-    # `def` is the one thing the text surely holds.
-    TRIGGERS = ("def ", "def\t")
+    # The session classes and `sessionmaker` all spell "Session"; the
+    # project's own factories and helpers are added by triggers(index).
+    TRIGGERS = ("Session",)
 
     def judge(self, flow: FunctionFlow) -> None:
         scope = self.ctx.scopes[-1]

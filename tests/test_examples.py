@@ -51,6 +51,7 @@ def test_docstring_example_is_flagged_and_use_instead_is_not(rule) -> None:
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])
 def test_rule_metadata_is_complete(rule) -> None:
     assert re.fullmatch(r"POL\d{3}", rule.CODE)
+    assert rule.TRIGGERS, "a rule without trigger substrings never runs"
     assert re.fullmatch(r"[a-z]+(-[a-z]+)*", rule.NAME)
     assert len(rule.VALID) >= 3 and len(rule.INVALID) >= 3
     docs = rule.docs()

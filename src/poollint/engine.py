@@ -131,10 +131,7 @@ def _file_diagnostic(code: str, message: str, line: int = 1, column: int = 1) ->
 def triggers_present(source: bytes, rules: Sequence[Type[PoolRule]], index: ProjectIndex) -> bool:
     """Whether any rule may fire on `source`: without this, the file is never parsed."""
     for rule in rules:
-        triggers = index.triggers_of(rule)
-        if not triggers:
-            return True
-        for trigger in triggers:
+        for trigger in index.triggers_of(rule):
             if trigger in source:
                 return True
     return False
@@ -154,7 +151,7 @@ def check_file(
     if facts.error is not None:
         result.diagnostics.append(facts.error)
         return result
-    if not rules or not triggers_present(source, rules, index):
+    if not triggers_present(source, rules, index):
         return result
     try:
         module = cst.parse_module(source)

@@ -95,7 +95,11 @@ class ProjectIndex:
         self._per_request: Optional[Set[Tuple[str, str]]] = None
 
     def triggers_of(self, rule: type) -> Tuple[bytes, ...]:
-        """A rule's trigger substrings for this project, encoded, computed once per rule."""
+        """A rule's trigger substrings for this project, encoded, computed once per rule.
+
+        Empty means the rule cannot fire anywhere in this project (a
+        dependency rule in a project without dependencies).
+        """
         found = self._triggers.get(rule)
         if found is None:
             found = tuple(sorted({t.encode() for t in rule.triggers(self)}))  # type: ignore[attr-defined]
@@ -355,7 +359,7 @@ class ProjectIndex:
             return True
         return self.kind(target) in ("app", "router")
 
-    def is_dependency(self, module: str, qualname: str) -> bool:
+    def _dependency_set(self) -> Set[Tuple[str, str]]:
         if self._dependencies is None:
             found: Set[Tuple[str, str]] = set()
             for facts in self.modules.values():
@@ -364,7 +368,14 @@ class ProjectIndex:
                     if resolved is not None:
                         found.add((resolved[0].module, resolved[1].qualname))
             self._dependencies = found
-        return (module, qualname) in self._dependencies
+        return self._dependencies
+
+    def is_dependency(self, module: str, qualname: str) -> bool:
+        return (module, qualname) in self._dependency_set()
+
+    def dependency_names(self) -> Set[str]:
+        """The bare names of every function used as a dependency in the project."""
+        return {qualname.rsplit(".", 1)[-1] for _, qualname in self._dependency_set()}
 
     def runs_per_request(self, module: str, qualname: str) -> bool:
         """Whether a function runs per request: a route, a dependency, or a

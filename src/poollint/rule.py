@@ -111,7 +111,7 @@ class PoolRule(cst.BatchableCSTVisitor):
     DEFAULT_ENABLED: ClassVar[bool] = True
     # Substrings of which at least one must occur in a file for the rule to
     # possibly fire; a file holding none of any selected rule's triggers is
-    # never parsed by libcst.
+    # never parsed by libcst. A rule without triggers never fires.
     TRIGGERS: ClassVar[Tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()

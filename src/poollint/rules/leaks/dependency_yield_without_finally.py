@@ -100,8 +100,8 @@ class DependencyYieldWithoutFinally(SessionFlowRule):
 
     @classmethod
     def triggers(cls, index):  # type: ignore[no-untyped-def]
-        # Unlike POL201, the `yield` alone gates this rule.
-        return cls.TRIGGERS
+        # Only a dependency can be reported, and a file defining one names it.
+        return index.dependency_names()
 
     def judge(self, flow: FunctionFlow) -> None:
         if not flow.is_generator:

@@ -160,13 +160,9 @@ class FileContext:
 
     def describe(self, scope: Scope) -> str:
         """`async route GET /items/{item_id} (read_item)`, `async function helper`."""
-        prefix = "async " if scope.is_async else ""
-        route = self.route(scope)
-        if route is not None:
-            return f"{prefix}route {route.describe()}"
-        if self.is_dependency(scope):
-            return f"{prefix}dependency {scope.name}"
-        return f"{prefix}function {scope.name}"
+        if scope.kind != "function":
+            return "lambda"
+        return self.index.describe(self.facts.module, scope.qualname, scope.is_async)
 
     # -- reporting ---------------------------------------------------------------
     def report(self, rule: "PoolRule", node: cst.CSTNode, message: str, fix: Optional["Fix"]) -> None:

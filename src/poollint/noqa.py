@@ -7,8 +7,9 @@ import re
 import tokenize
 from typing import Dict, FrozenSet, Optional
 
-# flake8's form: `# noqa`, `#noqa:POL101`, `# NOQA: POL101,POL201` or space
-# separated. A malformed code list makes it a blanket noqa, as in flake8.
+# flake8's forms: a bare "noqa" comment, or one followed by a colon and codes
+# separated by commas or spaces, in any case. A malformed code list makes it
+# a blanket suppression, as in flake8.
 _NOQA = re.compile(
     r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
@@ -19,11 +20,14 @@ _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 NoqaMap = Dict[int, Optional[FrozenSet[str]]]
 
 
-def parse_noqa(comment: str) -> Optional[Optional[FrozenSet[str]]]:
-    """The codes a comment suppresses: None for all, missing (no noqa) as False-y ()."""
+_NOT_NOQA = frozenset({"-"})  # a marker: the comment suppresses nothing
+
+
+def parse_noqa(comment: str) -> Optional[FrozenSet[str]]:
+    """The codes a comment suppresses: None for every code, _NOT_NOQA for none."""
     match = _NOQA.search(comment)
     if match is None:
-        return ()  # type: ignore[return-value]
+        return _NOT_NOQA
     codes = match.group("codes")
     if not codes:
         return None
@@ -41,7 +45,7 @@ def noqa_lines(source: str) -> NoqaMap:
         if token.type != tokenize.COMMENT:
             continue
         codes = parse_noqa(token.string)
-        if codes == ():
+        if codes is _NOT_NOQA:
             continue
         found[token.start[0]] = codes
     return found

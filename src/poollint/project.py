@@ -348,6 +348,17 @@ class ProjectIndex:
                     routes.setdefault((target_facts.module, fn.qualname), info)
         return routes
 
+    def describe(self, module: str, qualname: str, is_async: bool) -> str:
+        """`async route GET /items/{item_id} (read_item)`, `async dependency get_db`, `function helper`."""
+        prefix = "async " if is_async else ""
+        route = self.route(module, qualname)
+        if route is not None:
+            return f"{prefix}route {route.describe()}"
+        name = qualname.rsplit(".", 1)[-1]
+        if self.is_dependency(module, qualname):
+            return f"{prefix}dependency {name}"
+        return f"{prefix}function {name}"
+
     def _prefix(self, target: str) -> str:
         found = self.resolve(target)
         if found is None or found[2]:

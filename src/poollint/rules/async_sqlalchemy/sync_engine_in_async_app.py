@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Tuple
 
 import libcst as cst
@@ -119,8 +118,8 @@ class SyncEngineInAsyncApp(PoolRule):
             self.report(
                 value,
                 engine=target.value,
-                user=self._describe(first_facts, first_fn),
-                where=self._relative(first_facts.path),
+                user=self.ctx.index.describe(first_facts.module, first_fn.qualname, first_fn.is_async),
+                where=first_facts.path,
                 more=more,
                 advice=self._advice(users),
             )
@@ -158,22 +157,6 @@ class SyncEngineInAsyncApp(PoolRule):
             return "use create_async_engine, or make it a plain def"
         # A helper awaited by a route would still block the loop as a def.
         return "use create_async_engine, or run that I/O in a thread (run_in_threadpool)"
-
-    def _describe(self, facts: ModuleFacts, fn: FunctionFact) -> str:
-        index = self.ctx.index
-        route = index.route(facts.module, fn.qualname)
-        name = fn.qualname.rsplit(".", 1)[-1]
-        if route is not None:
-            return f"async route {route.describe()}"
-        if index.is_dependency(facts.module, fn.qualname):
-            return f"async dependency {name}"
-        return f"async function {name}"
-
-    def _relative(self, path: str) -> str:
-        try:
-            return Path(path).relative_to(self.ctx.settings.project_root).as_posix()
-        except ValueError:
-            return path
 
     VALID = [
         Valid(

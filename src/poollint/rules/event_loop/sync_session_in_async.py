@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import weakref
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set
@@ -287,23 +286,9 @@ class SyncSessionInAsync(AsyncBodyRule):
         if resource.origin and resource.origin != name:
             parts.append(f"from {resource.origin}")
         if resource.origin_where:
-            parts.append(self._relative(resource.origin_where))
+            parts.append(resource.origin_where)
         return f" ({', '.join(parts)})" if parts else ""
 
-    def _relative(self, where: str) -> str:
-        root = getattr(self.ctx.settings, "project_root", None)
-        if root is None:
-            return where
-        path, sep, line = where.rpartition(":")
-        try:
-            relative = os.path.relpath(path, str(root))
-        except ValueError:
-            return where
-        if relative.startswith(".."):
-            return where
-        return f"{relative.replace(os.sep, '/')}{sep}{line}"
-
-    # -- reporting and the fix ---------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         state = self.functions.pop(original_node, None)
         if state is None or not state.findings:

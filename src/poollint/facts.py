@@ -28,6 +28,16 @@ class EngineFact:
     kwargs: FrozenSet[str]
     has_star_kwargs: bool
     poolclass: Optional[str]  # qualified name of poolclass=..., when it resolves
+    # Keyword arguments given as literals (pool_size=5, echo=True, pool_recycle=-1);
+    # a keyword missing here but present in `kwargs` has a value known only at run time.
+    literals: Tuple[Tuple[str, object], ...] = ()
+    column: int = 0
+
+    def literal(self, name: str, default: object = None) -> object:
+        for key, value in self.literals:
+            if key == name:
+                return value
+        return default
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,9 @@ class ModuleFacts:
     functions: Dict[str, FunctionFact] = field(default_factory=dict)
     # Every callable named in a Depends()/Security() anywhere in the module.
     dependency_refs: Set[str] = field(default_factory=set)
+    # (parent app/router or None, included router, prefix) for
+    # parent.include_router(router, prefix="/api").
+    router_includes: List[Tuple[Optional[str], str, str]] = field(default_factory=list)
     # (endpoint, route) for app.add_api_route(path, endpoint, methods=[...]).
     route_registrations: List[Tuple[str, RouteDecl]] = field(default_factory=list)
     # Module-level names bound once, and only, to a string literal; an
@@ -151,6 +164,21 @@ def dotted_name(expr: ast.AST) -> Optional[str]:
         parts.append(expr.id)
         return ".".join(reversed(parts))
     return None
+
+
+def _literal(expr: ast.AST) -> Tuple[bool, object]:
+    """(True, value) for a constant, a negated number or a literal string; (False, None) otherwise."""
+    if isinstance(expr, ast.Constant):
+        return True, expr.value
+    if (
+        isinstance(expr, ast.UnaryOp)
+        and isinstance(expr.op, ast.USub)
+        and isinstance(expr.operand, ast.Constant)
+        and isinstance(expr.operand.value, (int, float))
+        and not isinstance(expr.operand.value, bool)
+    ):
+        return True, -expr.operand.value
+    return False, None
 
 
 def _string(expr: Optional[ast.AST]) -> Optional[str]:
@@ -274,6 +302,7 @@ class _Collector:
     def _engine(self, call: ast.Call, is_async: bool) -> EngineFact:
         url = _string(call.args[0]) if call.args else None
         kwargs = set()
+        literals = []
         star = False
         poolclass = None
         for kw in call.keywords:
@@ -281,6 +310,9 @@ class _Collector:
                 star = True
                 continue
             kwargs.add(kw.arg)
+            known, value = _literal(kw.value)
+            if known:
+                literals.append((kw.arg, value))
             if kw.arg == "url" and url is None:
                 url = _string(kw.value)
             if kw.arg == "poolclass":
@@ -292,6 +324,8 @@ class _Collector:
             kwargs=frozenset(kwargs),
             has_star_kwargs=star or any(isinstance(a, ast.Starred) for a in call.args),
             poolclass=poolclass,
+            literals=tuple(literals),
+            column=call.col_offset,
         )
 
     def _factory(self, call: ast.Call, callee: str) -> FactoryFact:
@@ -525,7 +559,24 @@ class _Collector:
             return f"<local>.{local_kind}" if local_kind else None
         return self.qualify(expr, enclosing)
 
+    def _router_include(self, call: ast.Call, fn: Optional[FunctionFact]) -> None:
+        router_expr = call.args[0] if call.args else None
+        prefix = ""
+        for kw in call.keywords:
+            if kw.arg == "router":
+                router_expr = kw.value
+            elif kw.arg == "prefix":
+                prefix = _string(kw.value) or ""
+        router = self.qualify(router_expr, fn) if router_expr is not None else None
+        if router:
+            # An app built inside create_app() has no name here: it is the root.
+            parent = self.qualify(call.func.value, fn)  # type: ignore[attr-defined]
+            self.facts.router_includes.append((parent, router, prefix))
+
     def _route_registration(self, call: ast.Call, fn: Optional[FunctionFact]) -> None:
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "include_router":
+            self._router_include(call, fn)
+            return
         if not isinstance(call.func, ast.Attribute) or call.func.attr != "add_api_route":
             return
         target = self.qualify(call.func.value, fn)

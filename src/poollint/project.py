@@ -359,11 +359,27 @@ class ProjectIndex:
             return f"{prefix}dependency {name}"
         return f"{prefix}function {name}"
 
-    def _prefix(self, target: str) -> str:
-        found = self.resolve(target)
+    def _definition(self, ref: Optional[str]) -> Optional[Tuple[str, str]]:
+        found = self.resolve(ref)
         if found is None or found[2]:
+            return None
+        return found[0].module, found[1]
+
+    def _prefix(self, target: str, depth: int = 0) -> str:
+        """The path prefix of every route of an app or router: the prefixes given
+        to include_router() up the chain, then the router's own prefix."""
+        definition = self._definition(target)
+        if definition is None or depth > _MAX_DEPTH:
             return ""
-        return found[0].router_prefixes.get(found[1], "")
+        module, name = definition
+        own = self.modules[module].router_prefixes.get(name, "")
+        above = set()
+        for facts in self.modules.values():
+            for parent, router, prefix in facts.router_includes:
+                if self._definition(router) == definition:
+                    above.add((self._prefix(parent, depth + 1) if parent else "") + prefix)
+        # Included at two different prefixes: the route has two paths; name neither.
+        return (above.pop() if len(above) == 1 else "") + own
 
     def _is_app_or_router(self, target: str) -> bool:
         if target in ("<local>.app", "<local>.router"):

@@ -58,6 +58,9 @@ ASYNC_SESSION_CLASSES = frozenset(
 SYNC_CONNECTION_CLASSES = frozenset(
     {"sqlalchemy.engine.Connection", "sqlalchemy.engine.base.Connection", "sqlalchemy.Connection"}
 )
+ASYNC_CONNECTION_CLASSES = frozenset(
+    {"sqlalchemy.ext.asyncio.AsyncConnection", "sqlalchemy.ext.asyncio.engine.AsyncConnection"}
+)
 SYNC_ENGINE_CLASSES = frozenset({"sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine", "sqlalchemy.Engine"})
 NULL_POOLS = frozenset(
     {

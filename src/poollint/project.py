@@ -272,6 +272,8 @@ class ProjectIndex:
             return Resource("session", True, origin=short)
         if ref in names.SYNC_CONNECTION_CLASSES:
             return Resource("connection", False, origin=short)
+        if ref in names.ASYNC_CONNECTION_CLASSES:
+            return Resource("connection", True, origin=short)
         alias = self._alias(ref)
         if alias is not None:
             dependency, annotated = alias

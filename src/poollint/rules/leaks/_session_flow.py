@@ -15,7 +15,7 @@ rules stay silent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Set
+from typing import TYPE_CHECKING, ClassVar, FrozenSet, Iterable, List, Optional, Set
 
 import libcst as cst
 
@@ -23,6 +23,9 @@ from poollint import names
 from poollint.context import dotted_name
 from poollint.project import ProjectIndex, Resource
 from poollint.rule import PoolRule
+
+if TYPE_CHECKING:
+    from poollint.context import FileContext
 
 # Calling one of these on a session in a `finally:` (or a handler that catches
 # everything) gives its connection back to the pool on the error path:
@@ -56,8 +59,9 @@ class Creation:
     resource: Resource
     # The local name it was assigned to (`db = SessionLocal()`), if any.
     name: Optional[str] = None
-    # "assigned", "yielded" (`yield SessionLocal()`) or "inline"
-    # (`SessionLocal().execute(...)`: used once and dropped).
+    # "assigned", "yielded" (`yield SessionLocal()`), "returned"
+    # (`return SessionLocal()`) or "inline" (`SessionLocal().execute(...)`:
+    # used once and dropped).
     how: str = "assigned"
 
 
@@ -78,6 +82,8 @@ class FunctionFlow:
     managed: Set[str] = field(default_factory=set)
     # `yield db`.
     yielded: Set[str] = field(default_factory=set)
+    # `return db`: the caller owns it.
+    returned: Set[str] = field(default_factory=set)
     # Names released where errors go too (finally, catch-all handler).
     released_on_error: Set[str] = field(default_factory=set)
     # Names closed on the normal path only.
@@ -98,25 +104,44 @@ class FunctionFlow:
             or name in self.rebound
             or name in self.managed
             or name in self.released_on_error
+            or name in self.returned
         )
+
+
+def session_triggers(index: ProjectIndex) -> Set[str]:
+    """`Session` (the classes, `sessionmaker`), plus every name under which
+    the project's session factories and session-returning helpers can be
+    called: their own names and the aliases modules import them as
+    (`from .db import SessionLocal as Maker`, re-exported or not)."""
+    found = {"Session"} | index.session_maker_names()
+    for facts in index.modules.values():
+        for local, qualified in facts.imports.items():
+            if local not in found and index.created_by_call(qualified) is not None:
+                found.add(local)
+    return found
 
 
 class SessionFlowRule(PoolRule):
     """Tracks session creations and name uses per function; subclasses judge
-    each function in `judge(flow)`, called as the walk leaves it."""
+    each function in `judge(flow)`, called as the walk leaves it.
+
+    A subclass may track connections instead (`TRACKED_KIND`), which differ
+    in what gives them back to the pool: only close(), never a rollback or
+    the end of a `with conn.begin():` block.
+    """
+
+    # The Resource kind whose creations are tracked: "session" or "connection".
+    TRACKED_KIND: ClassVar[str] = "session"
+    # Methods that give the pooled connection back when called where errors go too.
+    RELEASE_METHODS: ClassVar[FrozenSet[str]] = RELEASE_METHODS
+    # Whether `with x.begin():` gives x's connection back when the block ends.
+    BEGIN_RELEASES: ClassVar[bool] = True
+    # Methods that, called on a just-created resource (`F().execute()`), use it once and drop it.
+    INLINE_METHODS: ClassVar[FrozenSet[str]] = CONNECTING_METHODS
 
     @classmethod
     def triggers(cls, index: ProjectIndex) -> Iterable[str]:
-        """`Session` (the classes, `sessionmaker`), plus every name under which
-        the project's session factories and session-returning helpers can be
-        called: their own names and the aliases modules import them as
-        (`from .db import SessionLocal as Maker`, re-exported or not)."""
-        found = set(cls.TRIGGERS) | {"Session"} | index.session_maker_names()
-        for facts in index.modules.values():
-            for local, qualified in facts.imports.items():
-                if local not in found and index.created_by_call(qualified) is not None:
-                    found.add(local)
-        return found
+        return set(cls.TRIGGERS) | session_triggers(index)
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
@@ -219,8 +244,11 @@ class SessionFlowRule(PoolRule):
         name = target.value
         if isinstance(value, cst.Name) and value.value == "None":
             return
+        if isinstance(value, cst.Await) and isinstance(value.expression, cst.Call):
+            # `conn = await engine.connect()`, `db = await new_async_session()`.
+            value = value.expression
         if isinstance(value, cst.Call):
-            resource = self._session(value)
+            resource = self._tracked(value)
             if resource is not None:
                 flow.creations.append(Creation(value, resource, name=name))
                 return
@@ -246,7 +274,7 @@ class SessionFlowRule(PoolRule):
                 flow = self._direct_flow()
                 if flow is not None:
                     flow.connected.add(func.value.value)
-            if isinstance(func.value, cst.Name) and func.attr.value in RELEASE_METHODS:
+            if isinstance(func.value, cst.Name) and func.attr.value in self.RELEASE_METHODS:
                 self._called_release.add(func)
                 flow = self._direct_flow()
                 if flow is not None:
@@ -261,9 +289,9 @@ class SessionFlowRule(PoolRule):
     def _inline_use(self, inner: cst.Call, method: str, outer: cst.Call) -> None:
         """`SessionLocal().execute(...)`: the session is used once and dropped."""
         flow = self._direct_flow()
-        if flow is None or method not in CONNECTING_METHODS or outer in self._with_items:
+        if flow is None or method not in self.INLINE_METHODS or outer in self._with_items:
             return
-        resource = self._session(inner)
+        resource = self._tracked(inner)
         if resource is not None:
             flow.creations.append(Creation(inner, resource, how="inline"))
 
@@ -282,8 +310,9 @@ class SessionFlowRule(PoolRule):
             and item.func.attr.value == "begin"
         ):
             # `with db.begin():` commits or rolls back, and either way the
-            # session gives its connection back to the pool.
-            if flow is not None:
+            # session gives its connection back to the pool (a Connection
+            # keeps its own until closed).
+            if flow is not None and self.BEGIN_RELEASES:
                 flow.managed.add(item.func.value.value)
 
     def visit_Yield(self, node: cst.Yield) -> None:
@@ -296,9 +325,24 @@ class SessionFlowRule(PoolRule):
             self._understood.add(value)
             flow.yielded.add(value.value)
         elif isinstance(value, cst.Call):
-            resource = self._session(value)
+            resource = self._tracked(value)
             if resource is not None:
                 flow.creations.append(Creation(value, resource, how="yielded"))
+
+    def visit_Return(self, node: cst.Return) -> None:
+        flow = self._direct_flow()
+        if flow is None:
+            return
+        value = node.value
+        if isinstance(value, cst.Await) and isinstance(value.expression, cst.Call):
+            value = value.expression
+        if isinstance(value, cst.Name):
+            self._understood.add(value)
+            flow.returned.add(value.value)
+        elif isinstance(value, cst.Call):
+            resource = self._tracked(value)
+            if resource is not None:
+                flow.creations.append(Creation(value, resource, how="returned"))
 
     # Tests only look at the session: `if db is not None: db.close()`.
     def visit_If(self, node: cst.If) -> None:
@@ -340,44 +384,53 @@ class SessionFlowRule(PoolRule):
             flow.escaped.add(node.value)
 
     # -- resolution ----------------------------------------------------------------
-    def _session(self, call: cst.Call) -> Optional[Resource]:
+    def _tracked(self, call: cst.Call) -> Optional[Resource]:
+        if self.TRACKED_KIND == "session":
+            return pooled_session(self.ctx, call)
         resource = self.ctx.resource(call)
-        if resource is None or resource.kind != "session":
-            return None
-        is_class = self.ctx.qualified_name(call.func) in _SESSION_CLASSES
-        if not self._draws_from_pool(call, is_class):
-            return None
-        return resource
+        return resource if resource is not None and resource.kind == self.TRACKED_KIND else None
 
-    def _draws_from_pool(self, call: cst.Call, is_class: bool) -> bool:
-        """Whether the session checks connections out of an engine's pool.
 
-        A session bound to a Connection (`Session(connection)`, the "join an
-        external transaction" pattern) borrows its caller's connection: closing
-        the session gives nothing back to the pool, so it cannot leak one. A
-        bare `Session()` is unbound and never connects.
-        """
-        bind: Optional[cst.BaseExpression] = None
-        for arg in call.args:
-            if arg.keyword is None and arg.star == "" and is_class and bind is None:
-                bind = arg.value
-            elif arg.keyword is not None and arg.keyword.value == "bind":
-                bind = arg.value
-            elif arg.keyword is not None and arg.keyword.value == "binds" and is_class:
-                # Engines or connections per mapper: cannot tell.
-                return False
-            elif arg.star:
-                return False
-        if bind is None:
-            # A factory carries its own bind (or gets one through configure()).
-            return not is_class
-        resource = self.ctx.resource(bind)
-        if resource is not None:
-            return resource.kind == "engine"
-        # Unknown: trust the name only when it says engine (`self.engine`,
-        # `get_engine()`); `conn`, `connection`, `testing.db` stay unjudged.
-        spelled = dotted_name(bind.func if isinstance(bind, cst.Call) else bind)
-        return spelled is not None and "engine" in spelled.rsplit(".", 1)[-1].lower()
+def pooled_session(ctx: "FileContext", call: cst.Call) -> Optional[Resource]:
+    """The session `call` creates, when it draws connections from an engine's pool."""
+    resource = ctx.resource(call)
+    if resource is None or resource.kind != "session":
+        return None
+    is_class = ctx.qualified_name(call.func) in _SESSION_CLASSES
+    if not _draws_from_pool(ctx, call, is_class):
+        return None
+    return resource
+
+
+def _draws_from_pool(ctx: "FileContext", call: cst.Call, is_class: bool) -> bool:
+    """Whether the session checks connections out of an engine's pool.
+
+    A session bound to a Connection (`Session(connection)`, the "join an
+    external transaction" pattern) borrows its caller's connection: closing
+    the session gives nothing back to the pool, so it cannot leak one. A
+    bare `Session()` is unbound and never connects.
+    """
+    bind: Optional[cst.BaseExpression] = None
+    for arg in call.args:
+        if arg.keyword is None and arg.star == "" and is_class and bind is None:
+            bind = arg.value
+        elif arg.keyword is not None and arg.keyword.value == "bind":
+            bind = arg.value
+        elif arg.keyword is not None and arg.keyword.value == "binds" and is_class:
+            # Engines or connections per mapper: cannot tell.
+            return False
+        elif arg.star:
+            return False
+    if bind is None:
+        # A factory carries its own bind (or gets one through configure()).
+        return not is_class
+    resource = ctx.resource(bind)
+    if resource is not None:
+        return resource.kind == "engine"
+    # Unknown: trust the name only when it says engine (`self.engine`,
+    # `get_engine()`); `conn`, `connection`, `testing.db` stay unjudged.
+    spelled = dotted_name(bind.func if isinstance(bind, cst.Call) else bind)
+    return spelled is not None and "engine" in spelled.rsplit(".", 1)[-1].lower()
 
 
 def origin_text(resource: Resource) -> str:

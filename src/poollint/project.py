@@ -306,6 +306,16 @@ class ProjectIndex:
                 return resource
         return None
 
+    def dependency_function(self, ref: Optional[str], depth: int = 0) -> Optional[Tuple[ModuleFacts, FunctionFact]]:
+        """The function a Depends() reference names, following Annotated aliases
+        (`Db = Annotated[Session, Depends(get_db)]`, also from other modules)."""
+        if not ref or depth > _MAX_DEPTH:
+            return None
+        alias = self._alias(ref)
+        if alias is not None:
+            return self.dependency_function(alias[0], depth + 1)
+        return self.function(ref)
+
     def _bound_to(self, resource: Resource, bind: Optional[str]) -> Resource:
         """A session made by Session(engine) draws from that engine."""
         if resource.kind != "session" or resource.engine is not None or bind is None:

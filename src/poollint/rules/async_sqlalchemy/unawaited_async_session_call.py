@@ -6,7 +6,6 @@ from typing import Dict, Optional, Tuple
 
 import libcst as cst
 
-from poollint.project import Resource
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, Valid
 from poollint.rules.async_sqlalchemy._async_session import (
     async_resource,

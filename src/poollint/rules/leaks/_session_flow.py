@@ -63,6 +63,9 @@ class Creation:
     # (`return SessionLocal()`) or "inline" (`SessionLocal().execute(...)`:
     # used once and dropped).
     how: str = "assigned"
+    # `conn = await engine.connect()`: an AsyncEngine's connection is only
+    # checked out once awaited (or entered with `async with`).
+    awaited: bool = False
 
 
 @dataclass
@@ -244,13 +247,14 @@ class SessionFlowRule(PoolRule):
         name = target.value
         if isinstance(value, cst.Name) and value.value == "None":
             return
+        awaited = isinstance(value, cst.Await) and isinstance(value.expression, cst.Call)
         if isinstance(value, cst.Await) and isinstance(value.expression, cst.Call):
             # `conn = await engine.connect()`, `db = await new_async_session()`.
             value = value.expression
         if isinstance(value, cst.Call):
             resource = self._tracked(value)
             if resource is not None:
-                flow.creations.append(Creation(value, resource, name=name))
+                flow.creations.append(Creation(value, resource, name=name, awaited=awaited))
                 return
         flow.rebound.add(name)
 

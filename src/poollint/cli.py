@@ -1,8 +1,10 @@
-"""The command line: `poollint check`, `poollint rule`."""
+"""The command line: `poollint check`, `poollint engines`, `poollint rule`, `poollint rules`."""
 
 from __future__ import annotations
 
 import difflib
+import json
+import os
 import sys
 import tokenize
 from io import BytesIO
@@ -14,11 +16,12 @@ import click
 from poollint import __version__
 from poollint.config import ConfigError, load_settings
 from poollint.discovery import DiscoveryError, discover_python_files
-from poollint.engine import FILE_CODES, FixRequest
+from poollint.engine import FILE_CODES, FixRequest, build_index, read_facts
+from poollint.inventory import collect_engines, configured_workers, render_text, to_json
 from poollint.reporters.concise import finding_lines, summary
 from poollint.rules import ALL_RULES, RULES_BY_CODE
 from poollint.ruledocs import render_file_code, render_rule
-from poollint.runner import RunResult, run
+from poollint.runner import RunResult, index_files, run
 from poollint.selection import SelectionError, select_rules_for_settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -151,6 +154,63 @@ def _print_settings(settings, rules, files) -> None:  # type: ignore[no-untyped-
     for key, value in settings.pool.values.items():
         click.echo(f"pool: {key} = {value!r}")
     click.echo(f"files: {len(files)}")
+
+
+def _file_key(path: Path) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json with the fields docs/engines.md lists.",
+)
+@click.option("--exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, replacing the defaults.")
+@click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, besides the defaults.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
+def engines(
+    paths: Tuple[Path, ...],
+    output_format: str,
+    exclude: Tuple[str, ...],
+    extend_exclude: Tuple[str, ...],
+    config_path: Optional[Path],
+) -> None:
+    """List the engines PATHS create: pool class, settings, connections, factories and routes."""
+    targets: List[Path] = list(paths) or [Path(".")]
+    try:
+        settings = load_settings(
+            targets[0],
+            config_path=config_path,
+            overrides={"exclude": _codes(exclude), "extend_exclude": _codes(extend_exclude)},
+        )
+        files = discover_python_files(targets, settings)
+    except (ConfigError, DiscoveryError) as exc:
+        raise UsageProblem(str(exc)) from None
+    try:
+        facts = {_file_key(path): read_facts(path, settings.project_root) for path in index_files(files, settings)}
+        index = build_index(facts.values())
+        modules = []
+        for path in files:
+            result = facts[_file_key(path)]
+            if result.facts is not None:
+                modules.append(result.facts.module)
+            elif result.error is not None:
+                click.echo(f"warning: {path.as_posix()}: {result.error.code} {result.error.message}", err=True)
+        workers = configured_workers(settings)
+        found = collect_engines(index, modules, workers)
+    except Exception as exc:  # a bug in poollint: say so in one line, exit 2
+        click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if output_format == "json":
+        click.echo(json.dumps(to_json(found, workers), indent=2, default=repr))
+    else:
+        for line in render_text(found, workers):
+            click.echo(line)
+    sys.exit(EXIT_CLEAN)
 
 
 @main.command()

@@ -32,6 +32,14 @@ class EngineFact:
     # a keyword missing here but present in `kwargs` has a value known only at run time.
     literals: Tuple[Tuple[str, object], ...] = ()
     column: int = 0
+    # Where a URL that is not a literal comes from, for the engine inventory:
+    # the dotted name given (`settings.DATABASE_URL`, also inside `str(...)`)
+    # or called (`get_url`, shown as `get_url()`), and an f-string's template.
+    url_ref: Optional[str] = None
+    url_call: bool = False
+    url_template: Optional[str] = None
+    # Source text of pool settings given as expressions (`pool_size=settings.POOL_SIZE`).
+    expressions: Tuple[Tuple[str, str], ...] = ()
 
     def literal(self, name: str, default: object = None) -> object:
         for key, value in self.literals:
@@ -113,6 +121,10 @@ class ModuleFacts:
     router_includes: List[Tuple[Optional[str], str, str]] = field(default_factory=list)
     # (endpoint, route) for app.add_api_route(path, endpoint, methods=[...]).
     route_registrations: List[Tuple[str, RouteDecl]] = field(default_factory=list)
+    # Engines created anywhere but in a module-level `name = create_engine(...)`:
+    # (function qualname, or "" at module level; the name or attribute the
+    # engine is assigned to, if any; the engine).
+    other_engines: List[Tuple[str, Optional[str], EngineFact]] = field(default_factory=list)
     # Module-level names bound once, and only, to a string literal; an
     # f-string keeps its literal parts, with `{}` for each replacement field.
     string_constants: Dict[str, str] = field(default_factory=dict)
@@ -187,6 +199,30 @@ def _string(expr: Optional[ast.AST]) -> Optional[str]:
     return None
 
 
+# Keywords of create_engine() whose source text the engine inventory shows
+# when their value is only known at run time.
+_SHOWN_EXPRESSIONS = frozenset(
+    {"pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping", "poolclass"}
+)
+
+
+def _url_source(expr: Optional[ast.AST]) -> Tuple[Optional[str], bool]:
+    """(dotted name, called) a URL expression is read from: `settings.URL`,
+    `str(settings.URL)`, `get_url()`; (None, False) for anything else."""
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "str"
+        and len(expr.args) == 1
+        and not expr.keywords
+    ):
+        expr = expr.args[0]
+    if isinstance(expr, ast.Call):
+        called = dotted_name(expr.func)
+        return called, called is not None
+    return dotted_name(expr) if expr is not None else None, False
+
+
 def _string_template(expr: Optional[ast.AST]) -> Optional[str]:
     """A string literal's value; an f-string's literal parts with `{}` for each field."""
     if isinstance(expr, ast.JoinedStr):
@@ -243,6 +279,8 @@ class _Collector:
                         if constants.get(target.id, literal) != literal:
                             literal = None
                         constants[target.id] = literal
+                    elif isinstance(stmt.value, ast.Call):
+                        self._attribute_engine(stmt.value, dotted_name(target))
             elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
                 self._route_registration(stmt.value, None)
             else:
@@ -299,10 +337,19 @@ class _Collector:
         if kind != "other" or facts.kinds.get(name) is None:
             facts.kinds[name] = kind
 
-    def _engine(self, call: ast.Call, is_async: bool) -> EngineFact:
+    def _attribute_engine(self, call: ast.Call, target: Optional[str]) -> None:
+        """`app.state.engine = create_engine(...)` at module level."""
+        callee = self.qualify(call.func)
+        if callee in names.CREATE_ENGINE or callee in names.CREATE_ASYNC_ENGINE:
+            fact = self._engine(call, callee in names.CREATE_ASYNC_ENGINE)
+            self.facts.other_engines.append(("", target, fact))
+
+    def _engine(self, call: ast.Call, is_async: bool, fn: Optional[FunctionFact] = None) -> EngineFact:
         url = _string(call.args[0]) if call.args else None
+        url_expr: Optional[ast.AST] = call.args[0] if call.args else None
         kwargs = set()
         literals = []
+        expressions = []
         star = False
         poolclass = None
         for kw in call.keywords:
@@ -313,10 +360,16 @@ class _Collector:
             known, value = _literal(kw.value)
             if known:
                 literals.append((kw.arg, value))
+            elif kw.arg in _SHOWN_EXPRESSIONS:
+                text = ast.unparse(kw.value)
+                if len(text) <= 80 and "\n" not in text:
+                    expressions.append((kw.arg, text))
             if kw.arg == "url" and url is None:
                 url = _string(kw.value)
+                url_expr = kw.value
             if kw.arg == "poolclass":
-                poolclass = self.qualify(kw.value)
+                poolclass = self.qualify(kw.value, fn)
+        url_ref, url_call = _url_source(url_expr) if url is None else (None, False)
         return EngineFact(
             line=call.lineno,
             is_async=is_async,
@@ -326,6 +379,10 @@ class _Collector:
             poolclass=poolclass,
             literals=tuple(literals),
             column=call.col_offset,
+            url_ref=url_ref,
+            url_call=url_call,
+            url_template=_string_template(url_expr) if url is None and isinstance(url_expr, ast.JoinedStr) else None,
+            expressions=tuple(expressions),
         )
 
     def _factory(self, call: ast.Call, callee: str) -> FactoryFact:
@@ -433,6 +490,8 @@ class _Collector:
                 fn.depends.append(ref)
         created: Dict[str, str] = {}  # local name -> callee that created its value
         binds: Dict[str, Optional[str]] = {}  # local name -> engine given to Session()
+        engine_calls: List[Tuple[ast.Call, bool]] = []
+        assigned_to: Dict[int, str] = {}  # id of an assigned call -> its (dotted) target
         for sub in body_nodes:
             if isinstance(sub, (ast.Yield, ast.YieldFrom)):
                 fn.is_generator = True
@@ -440,6 +499,8 @@ class _Collector:
                 callee = self.qualify(sub.func, fn)
                 if callee:
                     fn.calls.add(callee)
+                    if callee in names.CREATE_ENGINE or callee in names.CREATE_ASYNC_ENGINE:
+                        engine_calls.append((sub, callee in names.CREATE_ASYNC_ENGINE))
                 func = sub.func
                 if (
                     isinstance(func, ast.Attribute)
@@ -453,6 +514,10 @@ class _Collector:
                 value = sub.value
                 callee = self.qualify(value.func, fn) if isinstance(value, ast.Call) else None
                 targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                if callee is not None and len(targets) == 1:
+                    target_name = dotted_name(targets[0])
+                    if target_name:
+                        assigned_to[id(value)] = target_name
                 for target in targets:
                     if not isinstance(target, ast.Name):
                         conflicting.update(_assigned_names(sub))
@@ -487,6 +552,8 @@ class _Collector:
         for name in conflicting:
             fn.origins.pop(name, None)
         fn.session_binds = {name: engine for name, engine in binds.items() if engine and name in fn.origins}
+        for call, is_async in engine_calls:
+            self.facts.other_engines.append((qualname, assigned_to.get(id(call)), self._engine(call, is_async, fn)))
         for sub in body_nodes:
             if isinstance(sub, (ast.Yield, ast.Return)) and sub.value is not None:
                 source = self._value_source(sub.value, created, fn)

@@ -464,6 +464,66 @@ class ProjectIndex:
                         break
         return users
 
+    def users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
+        """Routes that use a session or connection drawn from `engine`, sync or
+        async: one they are given (Depends(), Annotated aliases), one they
+        create (`SessionLocal()`, `Session(engine)`, `engine.connect()`), or
+        one used by a dependency they declare or a project function they call.
+        The resource is the first such use found; sorted by path and line."""
+        if self._routes is None:
+            self._routes = self._collect_routes()
+        seen: Dict[Tuple[str, str], Optional[Resource]] = {}
+        users = []
+        for module, qualname in self._routes:
+            facts = self.modules[module]
+            fn = facts.functions.get(qualname)
+            resource = self._engine_use(facts, fn, engine, seen, 0) if fn is not None else None
+            if resource is not None:
+                users.append((facts, fn, resource))
+        users.sort(key=lambda user: (user[0].path, user[1].line, user[1].qualname))
+        return users  # type: ignore[return-value]
+
+    def _engine_use(
+        self,
+        facts: ModuleFacts,
+        fn: FunctionFact,
+        engine: str,
+        seen: Dict[Tuple[str, str], Optional[Resource]],
+        depth: int,
+    ) -> Optional[Resource]:
+        key = (facts.module, fn.qualname)
+        if key in seen:
+            return seen[key]
+        seen[key] = None  # a call cycle finds nothing new
+        if depth > _MAX_DEPTH:
+            return None
+        found: Optional[Resource] = None
+        for name in sorted(fn.origins):
+            resource = self.of_local(fn, name)
+            if resource is not None and resource.kind != "engine" and resource.engine == engine:
+                found = resource
+                break
+        callees = sorted(fn.calls)
+        if found is None:
+            for callee in callees:
+                resource = self.created_by_call(callee)
+                if resource is not None and resource.kind != "engine" and resource.engine == engine:
+                    found = resource
+                    break
+        if found is None:
+            dependencies = []
+            for ref in fn.depends:
+                alias = self._alias(ref)
+                dependencies.append(alias[0] if alias is not None else ref)
+            for ref in dependencies + callees:
+                target = self.function(ref)
+                if target is not None:
+                    found = self._engine_use(target[0], target[1], engine, seen, depth + 1)
+                    if found is not None:
+                        break
+        seen[key] = found
+        return found
+
 
 def is_test_module(module: str) -> bool:
     """Test code (`tests/...`, `test_*.py`, `conftest.py`): it serves no requests."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
@@ -13,6 +12,7 @@ from poollint.context import Scope
 from poollint.project import is_test_module
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, PoolRule, Valid
 from poollint.rules._call_args import with_keywords
+from poollint.urls import url_scheme
 
 # Dialects whose engines get a QueuePool (AsyncAdaptedQueuePool for
 # create_async_engine) unless told otherwise, so pool_size & co. apply.
@@ -42,7 +42,6 @@ URL_BUILDERS = frozenset(
         "sqlalchemy.engine.url.make_url",
     }
 )
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_.+-]*")
 # How many assignments are followed back from the URL argument
 # (`URL = BASE_URL` then `BASE_URL = "postgresql://..."`).
 _MAX_HOPS = 4
@@ -60,11 +59,7 @@ class _Url:
     texts: List[str] = field(default_factory=list)
 
     def schemes(self) -> List[Optional[str]]:
-        found: List[Optional[str]] = []
-        for literal in self.literals:
-            scheme, sep, _ = literal.partition("://")
-            found.append(scheme if sep and _SCHEME.fullmatch(scheme) else None)
-        return found
+        return [url_scheme(literal) for literal in self.literals]
 
 
 # A recorded value of a name: an expression of this file, or the string

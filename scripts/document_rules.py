@@ -1,4 +1,4 @@
-"""Write docs/rules/ from the rules' own metadata. Run it after changing a rule:
+"""Write docs/rules.md and docs/rules/ from the rules' own metadata. Run it after changing a rule:
 
     python scripts/document_rules.py
 
@@ -24,7 +24,7 @@ def main() -> None:
         target = ROOT / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    print(f"wrote {len(pages)} pages to {folder.relative_to(ROOT)}/")
+    print(f"wrote {len(pages)} pages: docs/rules.md and {folder.relative_to(ROOT)}/")
 
 
 if __name__ == "__main__":

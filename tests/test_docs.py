@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_generated_rule_docs_are_up_to_date() -> None:
     pages = generated_pages()
     on_disk = {f"docs/rules/{p.name}" for p in (ROOT / "docs" / "rules").glob("*.md")}
+    if (ROOT / "docs" / "rules.md").exists():
+        on_disk.add("docs/rules.md")
     assert on_disk == set(pages), "run: python scripts/document_rules.py"
     for relative, text in pages.items():
         assert (ROOT / relative).read_text(encoding="utf-8") == text, f"{relative} is stale: run scripts/document_rules.py"
@@ -35,3 +37,16 @@ def test_rule_lives_in_its_family_folder(rule) -> None:
     expected = {"1": "event_loop", "2": "leaks", "3": "pool_config", "4": "async_sqlalchemy", "5": "security"}
     assert expected[rule.CODE[3]] == family
     assert rule.__module__.rsplit(".", 1)[1] == rule.NAME.replace("-", "_")
+
+
+def test_rules_reference_has_every_section_of_every_rule() -> None:
+    text = generated_pages()["docs/rules.md"]
+    headings = [line for line in text.splitlines() if line.startswith("## POL")]
+    assert headings == [f"## {rule.CODE} {rule.NAME}" for rule in ALL_RULES]
+    for rule in ALL_RULES:
+        section = text.split(f"## {rule.CODE} {rule.NAME}\n", 1)[1].split("\n## ", 1)[0]
+        found = [line[4:] for line in section.splitlines() if line.startswith("### ")]
+        expected = ["What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options"]
+        assert found[: len(expected)] == expected, rule.CODE
+        assert section.count("```python") >= 2, rule.CODE
+        assert f"(#{rule.CODE.lower()}-{rule.NAME})" in text

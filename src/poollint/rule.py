@@ -113,6 +113,9 @@ class PoolRule(cst.BatchableCSTVisitor):
     # possibly fire; a file holding none of any selected rule's triggers is
     # never parsed by libcst. A rule without triggers never fires.
     TRIGGERS: ClassVar[Tuple[str, ...]] = ()
+    # The configuration that changes what the rule reports or fixes, as
+    # (option, what it does) pairs, for the generated docs/rules.md.
+    OPTIONS: ClassVar[Sequence[Tuple[str, str]]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

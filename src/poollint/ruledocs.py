@@ -1,12 +1,13 @@
 """Rule documentation, rendered from the rules' own metadata and docstrings.
 
 `poollint rule CODE` prints a page; scripts/document_rules.py writes the same
-pages to docs/rules/, and a test fails when they are stale.
+pages to docs/rules/, every rule on one page to docs/rules.md, and a test
+fails when they are stale.
 """
 
 from __future__ import annotations
 
-from typing import Sequence, Type
+from typing import Dict, List, Optional, Sequence, Type
 
 from poollint.engine import FILE_CODES
 from poollint.rule import FixAvailability, PoolRule
@@ -67,6 +68,103 @@ def render_index(rules: Sequence[Type[PoolRule]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_FIX_WORDS = {
+    FixAvailability.NONE: "none",
+    FixAvailability.SOMETIMES: "sometimes",
+    FixAvailability.ALWAYS: "always",
+}
+# The sections of docs/rules.md, in order: the docstring's own, plus two
+# written from metadata when the docstring has none.
+_REFERENCE_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options")
+_NO_OPTIONS = (
+    "No options of its own. Select or leave it out with `select`, `ignore`, `extend-select` and "
+    "`per-file-ignores`; silence one finding with `# noqa: {code}`."
+)
+
+
+def docstring_sections(rule: Type[PoolRule]) -> Dict[str, str]:
+    """{heading: body} of the `## ` sections of a rule's docstring (fenced code left whole)."""
+    sections: Dict[str, List[str]] = {}
+    current: Optional[List[str]] = None
+    fenced = False
+    for line in rule.docs().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("## "):
+            current = sections.setdefault(line[3:].strip(), [])
+            continue
+        if current is not None:
+            current.append(line)
+    return {heading: "\n".join(lines).strip() for heading, lines in sections.items()}
+
+
+def _anchor(rule: Type[PoolRule]) -> str:
+    """GitHub's anchor of the heading `## POL101 blocking-sleep`."""
+    return f"{rule.CODE.lower()}-{rule.NAME}"
+
+
+def render_reference(rules: Sequence[Type[PoolRule]]) -> str:
+    """docs/rules.md: every rule on one page, one section each."""
+    lines = [
+        "# Rules",
+        "",
+        "Every rule poollint has, generated from the rules themselves: what each flags, why it hurts the",
+        "database pool, an example it flags, what to write instead, how safe its fix is, and what configures",
+        "it. `poollint rule CODE` prints the same for one rule; docs/rules/ has a page per rule.",
+        "",
+        "| Code | Name | Fix | Default |",
+        "| --- | --- | --- | --- |",
+    ]
+    for rule in rules:
+        fix = {"none": "", "sometimes": "sometimes", "always": "yes"}[rule.FIX_AVAILABILITY.value]
+        default = "on" if rule.DEFAULT_ENABLED else "opt-in"
+        lines.append(f"| [{rule.CODE}](#{_anchor(rule)}) | {rule.NAME} | {fix} | {default} |")
+    for rule in rules:
+        lines += ["", f"## {rule.CODE} {rule.NAME}", ""]
+        lines.append(
+            "- Default: on"
+            if rule.DEFAULT_ENABLED
+            else f"- Default: opt-in (enable it with `--select {rule.CODE}` or `extend-select`)"
+        )
+        fix_title = f" ({rule.FIX_TITLE})" if rule.FIX_TITLE and rule.FIX_AVAILABILITY is not FixAvailability.NONE else ""
+        lines.append(f"- Fix: {_FIX_WORDS[rule.FIX_AVAILABILITY]}{fix_title}")
+        # A message holding backticks needs a longer code span around it.
+        message = f"`` {rule.MESSAGE} ``" if "`" in rule.MESSAGE else f"`{rule.MESSAGE}`"
+        lines.append(f"- Message: {message}")
+        sections = docstring_sections(rule)
+        for heading in _REFERENCE_SECTIONS:
+            body = sections.get(heading) or _generated_section(rule, heading)
+            if body:
+                lines += ["", f"### {heading}", "", body]
+        for heading, body in sections.items():
+            if heading not in _REFERENCE_SECTIONS and body:
+                lines += ["", f"### {heading}", "", body]
+    lines += [
+        "",
+        "## Files poollint could not check",
+        "",
+        "These are always reported, whatever is selected: a file nobody checked is not a clean file.",
+        "",
+        "| Code | Name | Meaning |",
+        "| --- | --- | --- |",
+    ]
+    for code, name in FILE_CODES.items():
+        lines.append(f"| {code} | {name} | {FILE_CODE_DOCS[code]} |")
+    return "\n".join(lines) + "\n"
+
+
+def _generated_section(rule: Type[PoolRule], heading: str) -> str:
+    if heading == "Fix safety":
+        if rule.FIX_AVAILABILITY is FixAvailability.NONE:
+            return "No automatic fix."
+        return f"{_FIX_SENTENCES[rule.FIX_AVAILABILITY]} {rule.FIX_TITLE or ''}".strip()
+    if heading == "Options":
+        if not rule.OPTIONS:
+            return _NO_OPTIONS.format(code=rule.CODE)
+        return "\n".join(f"- {option}: {meaning}." for option, meaning in rule.OPTIONS)
+    return ""
+
+
 def render_file_code(code: str) -> str:
     return f"# {FILE_CODES[code]} ({code})\n\n{FILE_CODE_DOCS[code]}\n"
 
@@ -75,7 +173,10 @@ def generated_pages() -> dict:
     """{path relative to the repository: text} of every generated doc page."""
     from poollint.rules import ALL_RULES
 
-    pages = {"docs/rules/index.md": f"{GENERATED}\n\n{render_index(ALL_RULES)}"}
+    pages = {
+        "docs/rules.md": f"{GENERATED}\n\n{render_reference(ALL_RULES)}",
+        "docs/rules/index.md": f"{GENERATED}\n\n{render_index(ALL_RULES)}",
+    }
     for rule in ALL_RULES:
         pages[f"docs/rules/{rule.CODE}.md"] = f"{GENERATED}\n\n{render_rule(rule)}"
     return pages

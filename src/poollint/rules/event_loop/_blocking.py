@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, List, Optional, Set
+from dataclasses import dataclass, replace
+from typing import ClassVar, Dict, FrozenSet, Hashable, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from poollint import names
 from poollint.context import dotted_name, param_list
 from poollint.rule import PoolRule
+from poollint.rules.async_sqlalchemy._async_session import short_code
 
 _APPLICATIONS = names.FASTAPI_APPS | {"starlette.applications.Starlette", "starlette.Starlette"}
 _ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
@@ -195,3 +197,280 @@ class BlockingCallRule(AsyncBodyRule):
             lpar=call.lpar,
             rpar=call.rpar,
         )
+
+
+# The scope key of module-level names in ValueTrackingRule's tables.
+_MODULE = "<module>"
+# How deep one name's value may lean on other names' values.
+_MAX_RESOLVE_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class Term:
+    """What an expression holds, written down while the walk is at it and
+    judged once the whole module has been seen: a known kind (`Path(...)`),
+    or the value of a name in a scope, then the steps taken from it
+    (`.parent`, `/`, `.cursor()`, entering it in a `with`)."""
+
+    kind: Optional[Hashable] = None
+    name: Optional[str] = None
+    scope: object = None
+    steps: Tuple[str, ...] = ()
+
+    def then(self, step: str) -> "Term":
+        return replace(self, steps=self.steps + (step,))
+
+
+class ValueTrackingRule(BlockingCallRule):
+    """A blocking-call rule that also knows what local and module-level names
+    hold, when every binding of the name says the same thing: a method call is
+    blocking only on a receiver visibly made by a known constructor
+    (`p = Path(...)`, `conn = sqlite3.connect(...)`, `cur = conn.cursor()`).
+
+    Every binding form counts: a name also bound by a loop, a tuple target, an
+    import, `global`/`nonlocal` or anything else not understood holds an
+    unknown value, and the rule stays silent about it. Method calls are
+    judged in `leave_Module`, once every binding is known (a loop may rebind
+    a name after its use).
+    """
+
+    # Method name -> the kinds on which it blocks; the rule spells it out in `method_call`.
+    BLOCKING_METHODS: ClassVar[FrozenSet[str]] = frozenset()
+
+    def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        # (scope key, name) -> a Term per binding (None: not understood).
+        self.bindings: Dict[Tuple[object, str], List[Optional[Term]]] = {}
+        self.pending_methods: List[Tuple[cst.Call, cst.BaseExpression, str, Term, str]] = []
+
+    # -- what the rule knows ------------------------------------------------------
+    def constructor_kind(self, qualified: str) -> Optional[Hashable]:
+        """The kind of value `qualified(...)` returns, when the rule knows it."""
+        return None
+
+    def annotation_kind(self, qualified: str) -> Optional[Hashable]:
+        """The kind of value a parameter annotated `qualified` holds."""
+        return None
+
+    def derive(self, kind: Hashable, step: str) -> Optional[Hashable]:
+        """The kind of `value<step>` for a value of `kind`; `step` is `.attr`,
+        `method()`, `/` or `with`."""
+        return None
+
+    def method_call(self, kind: Hashable, receiver: str, method: str) -> Optional[str]:
+        """How the message spells `receiver.method()` when it blocks on `kind`."""
+        return None
+
+    # -- terms ----------------------------------------------------------------------
+    def term(self, expr: cst.BaseExpression) -> Optional[Term]:
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            if not self.bound_by_comprehension(func):
+                qualified = self.ctx.qualified_name(func)
+                kind = self.constructor_kind(qualified) if qualified else None
+                if kind is not None:
+                    return Term(kind=kind)
+            if isinstance(func, cst.Attribute):
+                base = self.term(func.value)
+                return base.then(f"{func.attr.value}()") if base is not None else None
+            return None
+        if isinstance(expr, cst.Attribute):
+            base = self.term(expr.value)
+            return base.then(f".{expr.attr.value}") if base is not None else None
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
+            base = self.term(expr.left)
+            return base.then("/") if base is not None else None
+        if isinstance(expr, cst.Name):
+            return self._name_term(expr.value)
+        return None
+
+    def _name_term(self, name: str) -> Optional[Term]:
+        if any(name in names for names in self.comprehension_names):
+            return None
+        scope = self.ctx.scopes[-1]
+        if scope.kind == "module":
+            return Term(name=name, scope=_MODULE)
+        if scope.kind != "function" or scope.fact is None:
+            # A lambda's or a class body's names: not followed.
+            return None
+        if name in scope.fact.local_imports:
+            return None
+        if name in scope.fact.local_names:
+            # Bound here, or in an enclosing function (then the table of this
+            # one lacks it, and the value stays unknown).
+            return Term(name=name, scope=scope.node)
+        return Term(name=name, scope=_MODULE)
+
+    # -- bindings -------------------------------------------------------------------
+    def _scope_key(self, position: int = -1) -> Optional[object]:
+        scopes = self.ctx.scopes
+        if len(scopes) < -position:
+            return None
+        scope = scopes[position]
+        if scope.kind == "module":
+            return _MODULE
+        if scope.kind == "function":
+            return scope.node
+        return None  # a class body's names or a lambda's walrus: not followed
+
+    def _bind(self, name: str, term: Optional[Term], key: Optional[object] = None) -> None:
+        key = self._scope_key() if key is None else key
+        if key is not None:
+            self.bindings.setdefault((key, name), []).append(term)
+
+    def _bind_target(self, target: cst.BaseExpression, term: Optional[Term]) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, term)
+        else:
+            for name in _target_names(target):
+                self._bind(name, None)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        # The def binds its name where it stands; the engine already entered it.
+        parent = self._scope_key(-2)
+        if parent is not None:
+            self._bind(node.name.value, None, parent)
+        for param in param_list(node.params):
+            annotation = param.annotation
+            qualified = self.ctx.qualified_name(annotation.annotation) if annotation is not None else None
+            kind = self.annotation_kind(qualified) if qualified else None
+            star = param is node.params.star_arg or param is node.params.star_kwarg
+            self._bind(param.name.value, Term(kind=kind) if kind is not None and not star else None, node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        parent = self._scope_key(-2)
+        if parent is not None:
+            self._bind(node.name.value, None, parent)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        term = self.term(node.value)
+        for target in node.targets:
+            self._bind_target(target.target, term)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind_target(node.target, self.term(node.value))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind_target(node.target, None)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind_target(node.target, None)
+
+    def visit_For(self, node: cst.For) -> None:
+        super().visit_For(node)
+        self._bind_target(node.target, None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            term = self.term(node.item)
+            self._bind_target(node.asname.name, term.then("with") if term is not None else None)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind_target(node.name.name, None)
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        if node.name is not None:
+            self._bind_target(node.name.name, None)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._bind_target(node.target, None)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            bound = alias.asname.name if alias.asname is not None else alias.name
+            while isinstance(bound, cst.Attribute):
+                bound = bound.value
+            self._bind_target(bound, None)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            bound = alias.asname.name if alias.asname is not None else alias.name
+            self._bind_target(bound, None)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self._bind(item.name.value, None)
+            self._bind(item.name.value, None, _MODULE)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            for scope in self.ctx.scopes:
+                if scope.kind == "function":
+                    self._bind(item.name.value, None, scope.node)
+
+    def visit_MatchAs(self, node: cst.MatchAs) -> None:
+        if node.name is not None:
+            self._bind_target(node.name, None)
+
+    def visit_MatchStar(self, node: cst.MatchStar) -> None:
+        if node.name is not None:
+            self._bind_target(node.name, None)
+
+    def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+        if node.rest is not None:
+            self._bind_target(node.rest, None)
+
+    # -- judging --------------------------------------------------------------------
+    def resolve(self, term: Term, visiting: Optional[Set[Tuple[object, str]]] = None) -> Optional[Hashable]:
+        """The kind a term holds, when every binding it leans on agrees."""
+        kind = term.kind if term.kind is not None else self._name_kind(term, set() if visiting is None else visiting)
+        return self._after(kind, term.steps) if kind is not None else None
+
+    def _after(self, kind: Hashable, steps: Tuple[str, ...]) -> Optional[Hashable]:
+        for step in steps:
+            kind = self.derive(kind, step)  # type: ignore[assignment]
+            if kind is None:
+                return None
+        return kind
+
+    def _name_kind(self, term: Term, visiting: Set[Tuple[object, str]]) -> Optional[Hashable]:
+        key = (term.scope, term.name)
+        if key in visiting or len(visiting) > _MAX_RESOLVE_DEPTH:
+            return None
+        values = self.bindings.get(key)
+        if not values or None in values:
+            return None
+        kinds = set()
+        # `p = p.parent`: a rebinding of the name from itself, fine when the
+        # steps keep the kind the other bindings give it.
+        own_steps = []
+        visiting.add(key)
+        try:
+            for value in values:
+                assert value is not None
+                if value.kind is None and (value.scope, value.name) == key:
+                    own_steps.append(value.steps)
+                else:
+                    kinds.add(self.resolve(value, visiting))
+        finally:
+            visiting.discard(key)
+        if len(kinds) != 1 or None in kinds:
+            return None
+        kind = kinds.pop()
+        if any(self._after(kind, steps) != kind for steps in own_steps):
+            return None
+        return kind
+
+    def blocking_call(self, qualified: Optional[str], node: cst.Call) -> Optional[str]:
+        spelled = super().blocking_call(qualified, node)
+        if spelled is not None:
+            return spelled
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in self.BLOCKING_METHODS:
+            term = self.term(func.value)
+            scope = self.ctx.async_function()
+            if term is not None and scope is not None:
+                self.pending_methods.append((node, func.value, func.attr.value, term, self.ctx.describe(scope)))
+        return None
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for node, receiver, method, term, where in self.pending_methods:
+            kind = self.resolve(term)
+            spelled = self.method_call(kind, short_code(self.ctx.module, receiver), method) if kind is not None else None
+            if spelled is not None:
+                self.report(node, call=spelled, where=where)

@@ -140,6 +140,17 @@ class MissingPoolSettings(PoolRule):
     FIX_TITLE = "Add the missing pool settings"
     FIX_AVAILABILITY = FixAvailability.ALWAYS
     TRIGGERS = ("create_engine", "create_async_engine")
+    OPTIONS = (
+        (
+            "`required-settings` in `[tool.poollint.pool]`",
+            "the settings every pooled engine must set; default "
+            '`["pool_size", "max_overflow", "pool_recycle", "pool_pre_ping"]`',
+        ),
+        (
+            "`pool_size`, `max_overflow`, `pool_timeout`, `pool_recycle`, `pool_pre_ping` in `[tool.poollint.pool]`",
+            "the values the fix writes; default 5, 10, 30, 1800, true",
+        ),
+    )
 
     VALID = [
         Valid(

@@ -234,7 +234,7 @@ class ValueTrackingRule(BlockingCallRule):
     a name after its use).
     """
 
-    # Method name -> the kinds on which it blocks; the rule spells it out in `method_call`.
+    # Methods that may block, depending on the receiver's kind (see `method_call`).
     BLOCKING_METHODS: ClassVar[FrozenSet[str]] = frozenset()
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""POL5xx: security."""

@@ -468,9 +468,21 @@ class ValueTrackingRule(BlockingCallRule):
                 self.pending_methods.append((node, func.value, func.attr.value, term, self.ctx.describe(scope)))
         return None
 
+    def spell(self, expr: cst.BaseExpression) -> str:
+        """A receiver as messages show it: `conn.execute(...).fetchall`, `(BASE / ...)`."""
+        if isinstance(expr, cst.Name):
+            return expr.value
+        if isinstance(expr, cst.Attribute):
+            return f"{self.spell(expr.value)}.{expr.attr.value}"
+        if isinstance(expr, cst.Call):
+            return f"{self.spell(expr.func)}({'...' if expr.args else ''})"
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
+            return f"({self.spell(expr.left)} / ...)"
+        return short_code(self.ctx.module, expr)
+
     def leave_Module(self, original_node: cst.Module) -> None:
         for node, receiver, method, term, where in self.pending_methods:
             kind = self.resolve(term)
-            spelled = self.method_call(kind, short_code(self.ctx.module, receiver), method) if kind is not None else None
+            spelled = self.method_call(kind, self.spell(receiver), method) if kind is not None else None
             if spelled is not None:
                 self.report(node, call=spelled, where=where)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -31,11 +31,15 @@ class Scope:
         return self.qualname.rsplit(".", 1)[-1]
 
 
+# A message, or a function building it from `line_of(node)` once positions are known.
+Message = Union[str, Callable[[Callable[[cst.CSTNode], int]], str]]
+
+
 @dataclass
 class RawReport:
     code: str
     node: cst.CSTNode
-    message: str
+    message: Message
     fix: Optional["Fix"]
 
 
@@ -165,7 +169,7 @@ class FileContext:
         return self.index.describe(self.facts.module, scope.qualname, scope.is_async)
 
     # -- reporting ---------------------------------------------------------------
-    def report(self, rule: "PoolRule", node: cst.CSTNode, message: str, fix: Optional["Fix"]) -> None:
+    def report(self, rule: "PoolRule", node: cst.CSTNode, message: Message, fix: Optional["Fix"]) -> None:
         self.reports.append(RawReport(rule.CODE, node, message, fix))
 
 

@@ -295,9 +295,12 @@ def _run_rules(
 
 def _to_diagnostic(report: RawReport, positions) -> Diagnostic:  # type: ignore[no-untyped-def]
     where = positions[report.node]
+    message = report.message
+    if not isinstance(message, str):
+        message = message(lambda node: positions[node].start.line)
     diagnostic = Diagnostic(
         code=report.code,
-        message=report.message,
+        message=message,
         line=where.start.line,
         column=where.start.column + 1,
         end_line=where.end.line,

@@ -128,6 +128,10 @@ class ModuleFacts:
     # Module-level names bound once, and only, to a string literal; an
     # f-string keeps its literal parts, with `{}` for each replacement field.
     string_constants: Dict[str, str] = field(default_factory=dict)
+    # Module-level name -> the callee (qualified) every assignment of it
+    # calls (`client = httpx.AsyncClient()`, `lock = asyncio.Lock()`); None
+    # when it is assigned anything else too.
+    constructed: Dict[str, Optional[str]] = field(default_factory=dict)
 
     def qualify(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name
@@ -336,6 +340,10 @@ class _Collector:
         # A name assigned twice keeps what poollint understood of it.
         if kind != "other" or facts.kinds.get(name) is None:
             facts.kinds[name] = kind
+        called = self.qualify(value.func) if isinstance(value, ast.Call) else None
+        if facts.constructed.get(name, called) != called:
+            called = None
+        facts.constructed[name] = called
 
     def _attribute_engine(self, call: ast.Call, target: Optional[str]) -> None:
         """`app.state.engine = create_engine(...)` at module level."""
@@ -512,7 +520,9 @@ class _Collector:
                     self._route_registration(sub, fn)
             if isinstance(sub, (ast.Assign, ast.AnnAssign)):
                 value = sub.value
-                callee = self.qualify(value.func, fn) if isinstance(value, ast.Call) else None
+                # `conn = await engine.connect()`: the name holds what the awaited call gives.
+                called = value.value if isinstance(value, ast.Await) else value
+                callee = self.qualify(called.func, fn) if isinstance(called, ast.Call) else None
                 targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
                 if callee is not None and len(targets) == 1:
                     target_name = dotted_name(targets[0])
@@ -523,7 +533,7 @@ class _Collector:
                         conflicting.update(_assigned_names(sub))
                     elif callee:
                         _bind(created, conflicting, target.id, callee)
-                        _bind_engine(binds, target.id, self._session_bind(value, callee, fn))
+                        _bind_engine(binds, target.id, self._session_bind(called, callee, fn))
                         if callee in names.FASTAPI_APPS:
                             self._local_apps[(qualname, target.id)] = "app"
                         elif callee in names.API_ROUTERS:

@@ -6,7 +6,7 @@ import enum
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Iterable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -61,6 +61,17 @@ class Diagnostic:
 
     def sort_key(self) -> Tuple[int, int, str]:
         return (self.line, self.column, self.code)
+
+
+@dataclass(frozen=True)
+class LineOf:
+    """A message argument naming the (1-based) line of another node.
+
+    Positions are resolved only after the walk, for files with findings, so
+    the engine fills these in when it turns a report into a Diagnostic.
+    """
+
+    node: cst.CSTNode
 
 
 @dataclass(frozen=True)
@@ -152,4 +163,14 @@ class PoolRule(cst.BatchableCSTVisitor):
         fix: Optional[Fix] = None,
         **message_args: object,
     ) -> None:
-        self.ctx.report(self, node, self.MESSAGE.format(**message_args), fix)
+        lines = {key: value for key, value in message_args.items() if isinstance(value, LineOf)}
+        if not lines:
+            self.ctx.report(self, node, self.MESSAGE.format(**message_args), fix)
+            return
+        template = self.MESSAGE
+
+        def render(line_of: Callable[[cst.CSTNode], int]) -> str:
+            resolved: Dict[str, object] = {key: line_of(value.node) for key, value in lines.items()}
+            return template.format(**{**message_args, **resolved})
+
+        self.ctx.report(self, node, render, fix)

@@ -75,7 +75,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from app import services
-from app.db import ADb, SessionLocal, aengine, get_bound, get_db
+from app.db import ADb, AsyncSessionLocal, SessionLocal, aengine, get_bound, get_db
 from app.deps import admin, ping
 
 router = APIRouter()
@@ -117,6 +117,14 @@ async def via_service():
 @router.get("/raw")
 def via_raw():
     return services.raw()
+
+@router.get("/nested")
+async def via_closure():
+    async def count(query):
+        async with AsyncSessionLocal() as session:
+            return await session.scalar(query)
+
+    return await count("select 1")
 
 @router.get("/none")
 def no_database(x=Depends(ping)):
@@ -164,6 +172,7 @@ def test_routes_using_the_async_engine() -> None:
         ("via_async_alias", "session", "AsyncSessionLocal"),
         ("via_engine_connect", "connection", "aengine.connect"),
         ("via_service", "session", "AsyncSessionLocal"),
+        ("via_closure", "session", "AsyncSessionLocal"),
     ]
 
 

@@ -468,7 +468,8 @@ class ProjectIndex:
         """Routes that use a session or connection drawn from `engine`, sync or
         async: one they are given (Depends(), Annotated aliases), one they
         create (`SessionLocal()`, `Session(engine)`, `engine.connect()`), or
-        one used by a dependency they declare or a project function they call.
+        one used by a dependency they declare, a project function they call
+        or a function nested in them.
         The resource is the first such use found; sorted by path and line."""
         if self._routes is None:
             self._routes = self._collect_routes()
@@ -515,12 +516,14 @@ class ProjectIndex:
             for ref in fn.depends:
                 alias = self._alias(ref)
                 dependencies.append(alias[0] if alias is not None else ref)
-            for ref in dependencies + callees:
-                target = self.function(ref)
-                if target is not None:
-                    found = self._engine_use(target[0], target[1], engine, seen, depth + 1)
-                    if found is not None:
-                        break
+            targets = [t for t in map(self.function, dependencies + callees) if t is not None]
+            # Closures defined in the function run on its behalf (handed to gather(), say).
+            nested = f"{fn.qualname}."
+            targets += [(facts, f) for name, f in sorted(facts.functions.items()) if name.startswith(nested)]
+            for target_facts, target_fn in targets:
+                found = self._engine_use(target_facts, target_fn, engine, seen, depth + 1)
+                if found is not None:
+                    break
         seen[key] = found
         return found
 

@@ -1,9 +1,10 @@
-"""What POL201 and POL202 share: where each session a function creates goes.
+"""What POL201, POL202, POL203 and POL206 share: where each session (or
+connection) a function creates goes.
 
-Both rules ask the same questions of a function: which sessions does it
+These rules ask the same questions of a function: which sessions does it
 create, under which local names, and what happens to those names afterwards
-(closed in a `finally`, used as a context manager, yielded, handed to someone
-else). The answers are gathered in the rules' one walk of the file, per
+(closed in a `finally`, used as a context manager, yielded, returned, handed
+to someone else). The answers are gathered in the rules' one walk of the file, per
 function (a stack of FunctionFlow, one per `def` being walked), and judged when
 the walk leaves the function, when every use of every name has been seen.
 

@@ -95,6 +95,11 @@ class FunctionFact:
     # Engines (qualified) handed to Session() calls whose result the function
     # yields or returns (`with Session(engine) as s: yield s`).
     result_binds: List[str] = field(default_factory=list)
+    # Decorated with functools.cache/lru_cache & co.: its result is computed
+    # once per set of arguments, not on every call.
+    memoized: bool = False
+    # Declares `global`/`nonlocal` names: what it computes may be kept across calls.
+    declares_global: bool = False
 
 
 @dataclass
@@ -201,6 +206,20 @@ def _string(expr: Optional[ast.AST]) -> Optional[str]:
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         return expr.value
     return None
+
+
+# Decorators under which a function's result is computed once per set of arguments.
+_MEMOIZERS = frozenset(
+    {
+        "functools.cache",
+        "functools.lru_cache",
+        "functools.cached_property",
+        "cachetools.cached",
+        "cachetools.func.lru_cache",
+        "cachetools.func.ttl_cache",
+        "async_lru.alru_cache",
+    }
+)
 
 
 # Keywords of create_engine() whose source text the engine inventory shows
@@ -489,6 +508,9 @@ class _Collector:
             route = self._route_decl(decorator, enclosing)
             if route:
                 fn.routes.append(route)
+            wrapper = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if self.qualify(wrapper, enclosing) in _MEMOIZERS:
+                fn.memoized = True
         conflicting: Set[str] = set()
         for name, dependency, annotation in self._parameters(node):
             if dependency or annotation:
@@ -503,6 +525,8 @@ class _Collector:
         for sub in body_nodes:
             if isinstance(sub, (ast.Yield, ast.YieldFrom)):
                 fn.is_generator = True
+            elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+                fn.declares_global = True
             if isinstance(sub, ast.Call):
                 callee = self.qualify(sub.func, fn)
                 if callee:
@@ -584,6 +608,8 @@ class _Collector:
             existing.depends += fn.depends
             existing.calls |= fn.calls
             existing.io_names |= fn.io_names
+            existing.memoized |= fn.memoized
+            existing.declares_global |= fn.declares_global
         else:
             self.facts.functions[qualname] = fn
         for stmt in _own_statements(node.body):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
@@ -93,6 +94,7 @@ class ProjectIndex:
         self._dependencies: Optional[Set[Tuple[str, str]]] = None
         self._triggers: Dict[type, Tuple[bytes, ...]] = {}
         self._per_request: Optional[Set[Tuple[str, str]]] = None
+        self._request_parents: Optional[Dict[Tuple[str, str], Optional[Tuple[str, str]]]] = None
 
     def triggers_of(self, rule: type) -> Tuple[bytes, ...]:
         """A rule's trigger substrings for this project, encoded, computed once per rule.
@@ -445,6 +447,54 @@ class ProjectIndex:
                     found.add(key)
                     todo.append(key)
         return found
+
+    def request_path(self, module: str, qualname: str) -> Optional[List[Tuple[str, str]]]:
+        """The calls by which a function runs per request: [(module, qualname)]
+        from a route or dependency down to the function itself; None when no
+        route or dependency reaches it.
+
+        A memoized function (functools.cache, lru_cache...) runs once per set of
+        arguments, and one declaring `global`/`nonlocal` names may keep what it
+        computes (`if _engine is None: _engine = make_engine()`): neither is
+        followed into, and the path never ends at a memoized function.
+        """
+        if self._request_parents is None:
+            self._request_parents = self._collect_request_parents()
+        key = (module, qualname)
+        facts = self.modules.get(module)
+        fn = facts.functions.get(qualname) if facts is not None else None
+        if key not in self._request_parents or fn is None or fn.memoized:
+            return None
+        path = [key]
+        parent = self._request_parents[key]
+        while parent is not None:
+            path.append(parent)
+            parent = self._request_parents[parent]
+        return list(reversed(path))
+
+    def _collect_request_parents(self) -> Dict[Tuple[str, str], Optional[Tuple[str, str]]]:
+        """Breadth first from every route and dependency: who first reaches whom."""
+        if self._routes is None:
+            self._routes = self._collect_routes()
+        self.is_dependency("", "")  # fills self._dependencies
+        assert self._dependencies is not None
+        roots = sorted(set(self._routes) | self._dependencies)
+        parents: Dict[Tuple[str, str], Optional[Tuple[str, str]]] = {root: None for root in roots}
+        todo = deque(roots)
+        while todo:
+            key = todo.popleft()
+            fn = self.modules[key[0]].functions.get(key[1]) if key[0] in self.modules else None
+            if fn is None or fn.memoized or fn.declares_global:
+                continue
+            for callee in sorted(fn.calls):
+                resolved = self.function(callee)
+                if resolved is None:
+                    continue
+                target = (resolved[0].module, resolved[1].qualname)
+                if target not in parents:
+                    parents[target] = key
+                    todo.append(target)
+        return parents
 
     def async_users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
         """Async functions that do I/O on a session or connection drawn from

@@ -111,7 +111,8 @@ class AsyncSessionSharedAcrossTasks(AsyncBodyRule):
       `asyncio.as_completed()` that use it (`gather(load_user(db),
       load_orders(db))`), or one per item of a comprehension
       (`gather(*[db.get(User, i) for i in ids])`), also through a list built
-      first (`coros = [...]`, `gather(*coros)`);
+      first (`coros = [...]` or `coros.append(...)` in a loop, then
+      `gather(*coros)`);
     - a task started with `asyncio.create_task()`, `ensure_future()`,
       `loop.create_task()`, or on a task group (`async with
       asyncio.TaskGroup() as tg: tg.create_task(...)`, anyio's `start_soon`)
@@ -205,6 +206,8 @@ class AsyncSessionSharedAcrossTasks(AsyncBodyRule):
         # attribute receivers (`task.cancel()`), items appended to a list.
         self.not_mentions: Set[cst.CSTNode] = set()
         self.appended: Dict[cst.CSTNode, str] = {}
+        # The item argument of `X.append(...)`/`X.extend(...)`, by list name.
+        self.collectors: Dict[cst.CSTNode, str] = {}
         # Where a started task's handle goes: the assignment target or the list.
         self.handles: List[Optional[str]] = []
         self.handle_pushers: Set[cst.CSTNode] = set()
@@ -468,6 +471,13 @@ class AsyncSessionSharedAcrossTasks(AsyncBodyRule):
             # A starter's argument: its uses belong to the task, not the caller.
             self.unit_uses[original_node] = frame.uses
             return
+        collected_into = self.collectors.get(original_node)
+        state = self._function()
+        if collected_into is not None and state is not None and collected_into in state.assigned:
+            # `coros.append(fetch(db, i))`: one more awaitable in the list,
+            # one per iteration inside a loop.
+            repeated = bool(state.loops)
+            state.assigned[collected_into].append({name: many or repeated for name, many in frame.uses.items()})
         self._merge(frame.uses)
 
     def visit_Element(self, node: cst.Element) -> None:
@@ -502,18 +512,19 @@ class AsyncSessionSharedAcrossTasks(AsyncBodyRule):
 
     def leave_Await(self, original_node: cst.Await) -> None:
         frame = self.frames.pop()
-        if not self._inside_awaitable():
-            self._merge(frame.uses)
-
-    def _inside_awaitable(self) -> bool:
-        """Whether we are in the argument of a gather or task (not in a nested
-        scope of it): what is awaited there is done before the task starts."""
-        for frame in reversed(self.frames):
-            if frame.bound is not None:
-                return False
-            if frame.node in self.units:
-                return True
-        return False
+        # What is awaited inside a gather's or task's argument, or inside an
+        # item appended to a list of awaitables, is done before they start:
+        # it is the enclosing function's use, not theirs.
+        target = len(self.frames) - 1
+        for position in range(len(self.frames) - 1, -1, -1):
+            outer = self.frames[position]
+            if outer.bound is not None:
+                break
+            if outer.node in self.units or outer.node in self.collectors:
+                target = position - 1
+        if target >= 0:
+            for name, many in frame.uses.items():
+                self.frames[target].add(name, many)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.not_mentions.add(node.attr)
@@ -530,6 +541,8 @@ class AsyncSessionSharedAcrossTasks(AsyncBodyRule):
                 for arg in node.args:
                     if isinstance(arg.value, cst.Name):
                         self.appended[arg.value] = func.value.value
+                if node.args:
+                    self.collectors[node.args[-1]] = func.value.value
         elif isinstance(func, cst.Name) and self.frames:
             for name, many in self._closure(func.value).items():
                 self.frames[-1].add(name, many)

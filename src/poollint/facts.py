@@ -95,6 +95,12 @@ class FunctionFact:
     # Engines (qualified) handed to Session() calls whose result the function
     # yields or returns (`with Session(engine) as s: yield s`).
     result_binds: List[str] = field(default_factory=list)
+    # Callee (qualified) -> line of its first call in the function's own body
+    # (not in nested functions or lambdas), for "helper() calls time.sleep()
+    # (app/utils.py:12)". A function defined twice keeps what both definitions call.
+    call_lines: Dict[str, int] = field(default_factory=dict)
+    # Qualified names of its decorators ("" where one does not resolve).
+    decorators: List[str] = field(default_factory=list)
     # Decorated with functools.cache/lru_cache & co.: its result is computed
     # once per set of arguments, not on every call.
     memoized: bool = False
@@ -504,6 +510,9 @@ class _Collector:
                 fn.local_names.update(_assigned_names(sub))
             elif isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
                 fn.local_names.add(sub.target.id)
+        fn.decorators = [
+            self.qualify(d.func if isinstance(d, ast.Call) else d, enclosing) or "" for d in node.decorator_list
+        ]
         for decorator in node.decorator_list:
             route = self._route_decl(decorator, enclosing)
             if route:
@@ -531,6 +540,8 @@ class _Collector:
                 callee = self.qualify(sub.func, fn)
                 if callee:
                     fn.calls.add(callee)
+                    if sub.lineno < fn.call_lines.get(callee, sub.lineno + 1):
+                        fn.call_lines[callee] = sub.lineno
                     if callee in names.CREATE_ENGINE or callee in names.CREATE_ASYNC_ENGINE:
                         engine_calls.append((sub, callee in names.CREATE_ASYNC_ENGINE))
                 func = sub.func
@@ -608,6 +619,8 @@ class _Collector:
             existing.depends += fn.depends
             existing.calls |= fn.calls
             existing.io_names |= fn.io_names
+            existing.call_lines = {c: n for c, n in existing.call_lines.items() if c in fn.call_lines}
+            existing.decorators += fn.decorators
             existing.memoized |= fn.memoized
             existing.declares_global |= fn.declares_global
         else:

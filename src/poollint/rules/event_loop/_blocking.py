@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
-from typing import ClassVar, Dict, FrozenSet, Hashable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, ClassVar, Dict, FrozenSet, Hashable, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from poollint import names
 from poollint.context import dotted_name, param_list
+from poollint.facts import FunctionFact, ModuleFacts
 from poollint.rule import PoolRule
 from poollint.rules.async_sqlalchemy._async_session import short_code
 
 _APPLICATIONS = names.FASTAPI_APPS | {"starlette.applications.Starlette", "starlette.Starlette"}
 _ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
+# Decorators under which calling the function still runs its whole body on
+# the caller's thread, every time. (A functools.cache'd helper blocks once
+# per set of arguments, `get_settings()` once per process: left alone.)
+_TRANSPARENT_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
+
+if TYPE_CHECKING:
+    from poollint.project import ProjectIndex
 
 
 def _target_names(target: cst.BaseExpression) -> Set[str]:
@@ -75,6 +84,21 @@ class AsyncBodyRule(PoolRule):
     def visit_Await(self, node: cst.Await) -> None:
         self.awaited_nodes.add(node.expression)
 
+    def sync_helper(self, node: cst.Call) -> Optional[Tuple[ModuleFacts, FunctionFact]]:
+        """The sync function of the project a call runs here and now, on the
+        caller's thread: `helper()`, `utils.helper()`, `Service.helper()`
+        resolved through the index from any module and import form. None for
+        a coroutine function, a generator function (calling it runs nothing
+        yet), a function under a decorator that may change how it runs, an
+        awaited call, and anything that does not resolve."""
+        if node in self.awaited_nodes or self.bound_by_comprehension(node.func):
+            return None
+        qualified = self.ctx.qualified_name(node.func)
+        found = self.ctx.index.function(qualified) if qualified else None
+        if found is None or not runs_when_called(found[1]):
+            return None
+        return found
+
     def visit_With(self, node: cst.With) -> None:
         # `async with engine.begin()`: the call's result is entered with an
         # await, so it belongs to an async API whatever the names say.
@@ -129,14 +153,67 @@ class AsyncBodyRule(PoolRule):
         return any(head in names for names in self.comprehension_names)
 
 
+def runs_when_called(fn: FunctionFact) -> bool:
+    """Whether calling `fn` runs its body at once on the caller's thread."""
+    return not fn.is_async and not fn.is_generator and all(d in _TRANSPARENT_DECORATORS for d in fn.decorators)
+
+
+# Per index and rule: (module, qualname) of each sync function of the project
+# that makes one of the rule's BLOCKING_CALLS in its own body -> (the call, its line).
+_BLOCKING_HELPERS: "weakref.WeakKeyDictionary[ProjectIndex, Dict[type, Dict[Tuple[str, str], Tuple[str, int]]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class BlockingCallRule(AsyncBodyRule):
     """Reports a call whose qualified name is in BLOCKING_CALLS, made in an
     `async def` (not in a nested sync def or lambda, which run elsewhere:
-    `asyncio.to_thread(lambda: time.sleep(1))` is fine)."""
+    `asyncio.to_thread(lambda: time.sleep(1))` is fine).
+
+    One level of calls into the project is followed too: `helper()` in an
+    `async def`, where `helper` is a sync function of the project (any
+    module, any import form) whose own body makes one of BLOCKING_CALLS
+    directly, is reported at the call, naming the helper and the line of the
+    blocking call (never with a fix: the blocking call is in the helper). A
+    direct call anywhere in the helper's own body counts, under an `if` too;
+    calls in its nested functions and lambdas do not, nor do helpers handed
+    to `to_thread()`/`run_in_threadpool()` (not called here), async helpers
+    (their own body is reported where it is), generators and decorated
+    helpers (see `runs_when_called`).
+    """
 
     # Qualified name -> how the message spells it.
     BLOCKING_CALLS: ClassVar[Dict[str, str]] = {}
     MESSAGE = "{call} blocks the event loop in {where}"
+    HELPER_MESSAGE: ClassVar[str] = "{helper}() calls {call} ({defined}), which blocks the event loop in {where}"
+
+    @classmethod
+    def blocking_helpers(cls, index: "ProjectIndex") -> Dict[Tuple[str, str], Tuple[str, int]]:
+        """The project's sync functions that make one of BLOCKING_CALLS
+        directly, with the earliest such call; computed once per index."""
+        per_rule = _BLOCKING_HELPERS.get(index)
+        if per_rule is None:
+            per_rule = _BLOCKING_HELPERS[index] = {}
+        table = per_rule.get(cls)
+        if table is None:
+            table = {}
+            if cls.BLOCKING_CALLS:
+                for facts in index.modules.values():
+                    for fn in facts.functions.values():
+                        if not runs_when_called(fn):
+                            continue
+                        hits = [(line, callee) for callee, line in fn.call_lines.items() if callee in cls.BLOCKING_CALLS]
+                        if hits:
+                            line, callee = min(hits)
+                            table[(facts.module, fn.qualname)] = (callee, line)
+            per_rule[cls] = table
+        return table
+
+    @classmethod
+    def triggers(cls, index: "ProjectIndex") -> Iterable[str]:
+        # A module calling a blocking helper names it, but maybe none of TRIGGERS.
+        helpers = {qualname.rsplit(".", 1)[-1] for _, qualname in cls.blocking_helpers(index)}
+        return tuple(cls.TRIGGERS) + tuple(sorted(helpers))
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
@@ -171,9 +248,25 @@ class BlockingCallRule(AsyncBodyRule):
             return
         qualified = None if self.bound_by_comprehension(node.func) else self.ctx.qualified_name(node.func)
         spelled = self.blocking_call(qualified, node)
-        if spelled is None:
+        if spelled is not None:
+            self.report(node, fix=self.fix(node), call=spelled, where=self.ctx.describe(scope))
             return
-        self.report(node, fix=self.fix(node), call=spelled, where=self.ctx.describe(scope))
+        found = self.sync_helper(node)
+        if found is None:
+            return
+        facts, helper = found
+        blocking = self.blocking_helpers(self.ctx.index).get((facts.module, helper.qualname))
+        if blocking is None:
+            return
+        callee, line = blocking
+        message = self.HELPER_MESSAGE.format(
+            helper=short_code(self.ctx.module, node.func),
+            call=self.BLOCKING_CALLS[callee],
+            defined=f"{facts.path}:{line}",
+            where=self.ctx.describe(scope),
+        )
+        # No fix here: what blocks is in the helper.
+        self.ctx.report(self, node, message, None)
 
     def blocking_call(self, qualified: Optional[str], node: cst.Call) -> Optional[str]:
         if qualified is None:

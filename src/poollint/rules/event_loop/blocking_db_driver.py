@@ -65,6 +65,15 @@ class BlockingDbDriver(ValueTrackingRule):
     driver's class (`sqlite3.Connection`). A connection or cursor of unknown
     origin is left alone, and so are startup and shutdown hooks.
 
+    A sync function of the project whose own body calls one of these
+    `connect()` functions is followed one level: calling it from an
+    `async def` (`get_connection()`, from any module, in any import form) is
+    reported at that call, naming the helper and the line of the call in it. A
+    helper handed to `asyncio.to_thread()` or `run_in_threadpool()` (not
+    called here), an async or generator helper, a decorated one (`@lru_cache`,
+    `@retry`...; `@staticmethod` and `@classmethod` are fine), and the call
+    inside the helper's own nested functions or lambdas are left alone.
+
     ## Why is this bad?
     These drivers wait for the database on the calling thread: connecting,
     each query and each commit stop the event loop until the server answers,
@@ -207,6 +216,18 @@ class BlockingDbDriver(ValueTrackingRule):
                 cursor = conn.cursor()
                 cursor.execute("select 1")
                 conn.commit()
+            """
+        ),
+        Invalid(
+            """
+            import psycopg2
+
+            def get_connection():
+                return psycopg2.connect("dbname=shop")
+
+            async def handler():
+                conn = get_connection()
+                conn.close()
             """
         ),
     ]

@@ -59,6 +59,16 @@ class BlockingFileIo(ValueTrackingRule):
     that could be anything else (an `anyio.Path`, an untyped parameter) is
     left alone, and so are startup and shutdown hooks.
 
+    A sync function of the project whose own body calls `open()`, `io.open()`,
+    `codecs.open()` or a `shutil` function is followed one level: calling it
+    from an `async def` (`load_template(name)`, from any module, in any import
+    form) is reported at that call, naming the helper and the line of the call
+    in it. A helper handed to `asyncio.to_thread()` or `run_in_threadpool()`
+    (not called here), an async or generator helper, a decorated one
+    (`@lru_cache`, `@retry`...; `@staticmethod` and `@classmethod` are fine),
+    and the call inside the helper's own nested functions or lambdas are left
+    alone.
+
     It is off by default: reading a small local file is often fast enough,
     and async code that does it on purpose is common.
 
@@ -181,6 +191,16 @@ class BlockingFileIo(ValueTrackingRule):
 
             async def handler(upload_dir: str):
                 shutil.rmtree(upload_dir)
+            """
+        ),
+        Invalid(
+            """
+            def load_template(name):
+                with open(f"templates/{name}.html") as handle:
+                    return handle.read()
+
+            async def handler():
+                return load_template("index")
             """
         ),
     ]

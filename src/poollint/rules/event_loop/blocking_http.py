@@ -63,6 +63,15 @@ class BlockingHttp(BlockingCallRule):
     startup and shutdown hooks (a lifespan, an `on_event` handler): no
     request is served while they run.
 
+    A sync function of the project whose own body calls one of these functions
+    is followed one level: calling it from an `async def`
+    (`notify_partner(order)`, from any module, in any import form) is reported
+    at that call, naming the helper and the line of the call in it. A helper
+    handed to `asyncio.to_thread()` or `run_in_threadpool()` (not called
+    here), an async or generator helper, a decorated one (`@lru_cache`,
+    `@retry`...; `@staticmethod` and `@classmethod` are fine), and the call
+    inside the helper's own nested functions or lambdas are left alone.
+
     ## Why is this bad?
     A synchronous HTTP request blocks the whole event loop until the remote
     server answers: every other request of the worker waits with it. Sessions
@@ -282,6 +291,17 @@ class BlockingHttp(BlockingCallRule):
 
             async def handler():
                 return http.get("https://example.org").json()
+            """
+        ),
+        Invalid(
+            """
+            import requests
+
+            def notify_partner(order_id):
+                requests.post("https://partner.example/orders", json={"id": order_id})
+
+            async def handler(order_id: int):
+                notify_partner(order_id)
             """
         ),
     ]

@@ -18,6 +18,16 @@ class BlockingSleep(BlockingCallRule):
     Startup and shutdown hooks (a lifespan, an `on_event` handler) are left
     alone: no request is served while they run.
 
+    A sync function of the project whose own body calls `time.sleep()` is
+    followed one level: calling it from an `async def`
+    (`utils.wait_for_replica()`, from any module, in any import form) is
+    reported at that call, naming the helper and the line of the sleep in it,
+    without a fix. A helper handed to `asyncio.to_thread()` or
+    `run_in_threadpool()` (not called here), an async or generator helper, a
+    decorated one (`@lru_cache`, `@retry`...; `@staticmethod` and
+    `@classmethod` are fine), and the sleep inside the helper's own nested
+    functions or lambdas are left alone.
+
     ## Why is this bad?
     `time.sleep()` blocks the whole event loop, not just the coroutine that
     calls it: every other request served by the worker stops for as long as it
@@ -165,5 +175,17 @@ class BlockingSleep(BlockingCallRule):
                     pass
                 await asyncio.sleep(2)
             """,
+        ),
+        Invalid(
+            """
+            import time
+
+            def wait_for_replica():
+                time.sleep(0.5)
+
+            async def handler():
+                # No fix: the sleep is in the helper.
+                wait_for_replica()
+            """
         ),
     ]

@@ -35,6 +35,15 @@ class BlockingSubprocess(BlockingCallRule):
     are startup and shutdown hooks (a lifespan running migrations, an
     `on_event` handler): no request is served while they run.
 
+    A sync function of the project whose own body calls one of these functions
+    is followed one level: calling it from an `async def`
+    (`render_invoice(order_id)`, from any module, in any import form) is
+    reported at that call, naming the helper and the line of the call in it. A
+    helper handed to `asyncio.to_thread()` or `run_in_threadpool()` (not
+    called here), an async or generator helper, a decorated one (`@lru_cache`,
+    `@retry`...; `@staticmethod` and `@classmethod` are fine), and the call
+    inside the helper's own nested functions or lambdas are left alone.
+
     ## Why is this bad?
     The event loop stands still until the child process exits: no other
     request of the worker makes progress, and the sessions those requests
@@ -174,6 +183,17 @@ class BlockingSubprocess(BlockingCallRule):
                 process = Popen(["ls"], stdout=PIPE)
                 out, _ = process.communicate()
                 return out
+            """
+        ),
+        Invalid(
+            """
+            import subprocess
+
+            def render_invoice(order_id):
+                subprocess.run(["render-invoice", str(order_id)], check=True)
+
+            async def handler(order_id: int):
+                render_invoice(order_id)
             """
         ),
     ]

@@ -235,9 +235,8 @@ class SyncSessionInAsync(AsyncBodyRule):
         sync session it is handed, still on the event loop's thread."""
         if not node.args:
             return None
-        qualified = self.ctx.qualified_name(node.func)
-        found = self.ctx.index.function(qualified) if qualified else None
-        if found is None or found[1].is_async or found[1].is_generator:
+        found = self.sync_helper(node)
+        if found is None:
             return None
         helper = found[1]
         if not any(self._sync_io_param(helper, name) for name in helper.io_names):

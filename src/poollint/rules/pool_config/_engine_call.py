@@ -53,6 +53,8 @@ URL_BUILDERS = frozenset(
         "sqlalchemy.engine.url.make_url",
     }
 )
+# Words naming a connection pooler in front of the database.
+_POOLER_WORDS = ("pgbouncer", "pooler", "supavisor", "pgcat", "rds proxy", "rds-proxy", "rds_proxy", ":6432")
 # How many assignments are followed back from the URL argument
 # (`URL = BASE_URL` then `BASE_URL = "postgresql://..."`).
 _MAX_HOPS = 4
@@ -325,6 +327,15 @@ class EngineCallRule(PoolRule):
             key in self.stored_names for key in self.engine_locals.get(engine.node, ())
         )
 
+    def pool_matters(self, engine: EngineCall) -> bool:
+        """Whether the engine's pool settings matter: it is made at import, or
+        in a function that keeps it (not on every request, POL302's case: the
+        pool is thrown away after each request, so are its settings; nor a
+        script's throwaway engine, whose pool serves one call)."""
+        if not engine.in_function:
+            return True
+        return self.per_request(engine) is None and self.outlives(engine)
+
     def per_request(self, engine: EngineCall) -> Optional[str]:
         """Where an engine made on every request is made (`async route GET /x
         (f)`, `function make_engine (called from dependency get_db)`), or None.
@@ -346,6 +357,26 @@ class EngineCallRule(PoolRule):
             root = self.ctx.index.modules[root_module].functions[root_qualname]
             where += f" (called from {self.ctx.index.describe(root_module, root_qualname, root.is_async)})"
         return where
+
+    def mentions_external_pooler(self) -> bool:
+        """Whether the file speaks of a pooler in front of the database
+        (PgBouncer, Supabase's pooler, RDS Proxy...): then a tiny pool, no
+        overflow or NullPool are deliberate, the pooler does the pooling."""
+        if self._mentions_pooler is None:
+            code = self.ctx.module.code.lower()
+            self._mentions_pooler = any(word in code for word in _POOLER_WORDS)
+        return self._mentions_pooler
+
+    _mentions_pooler: Optional[bool] = None
+
+    def keyword_value(self, engine: EngineCall, name: str, default: object) -> object:
+        """The literal value of a keyword argument; `default` when it is not
+        given, unknown (see `is_known`) when it is an expression or may come
+        from `**kwargs`."""
+        arg = engine.keyword(name)
+        if arg is not None:
+            return literal_value(arg.value)
+        return _NO_VALUE if engine.has_star_kwargs else default
 
     def pooled(self, engine: EngineCall) -> Optional[PooledEngine]:
         """What is known of an engine that gets a QueuePool for a server

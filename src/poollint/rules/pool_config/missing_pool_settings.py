@@ -198,11 +198,10 @@ class MissingPoolSettings(EngineCallRule):
     ]
 
     def check(self, engine: EngineCall) -> None:
-        if engine.in_function:
-            # An engine made per request has a bigger problem than its
-            # settings: POL302 reports it.
-            if self.per_request(engine) is not None or not self.outlives(engine):
-                return
+        if not self.pool_matters(engine):
+            # Made per request (POL302's finding: a bigger problem than its
+            # settings), or a throwaway engine serving one call.
+            return
         if any(arg.star for arg in engine.node.args):
             # `*args` / `**settings` may carry the URL or the pool settings.
             return

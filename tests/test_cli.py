@@ -214,6 +214,14 @@ def test_show_settings(project: Path) -> None:
     assert "pool: pool_size = 20" in result.stdout
 
 
+def test_show_settings_prints_the_deployment_keys(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.poollint.pool]\nworkers = 4\nmax-connections = 100\n')
+    result = invoke("check", "--show-settings")
+    assert result.exit_code == 0
+    for line in ("pool: max-pool-recycle = 3600", "pool: workers = 4", "pool: max-connections = 100", "pool: thread-pool-size = 40"):
+        assert line in result.stdout
+
+
 def test_console_script_runs_outside_click_runner(project: Path) -> None:
     (project / "a.py").write_text(BLOCKING)
     completed = subprocess.run(

@@ -230,10 +230,48 @@ def test_wrong_types_name_the_key(tmp_path, body, expected):
         ("pool_pre_ping = 1", "'pool_pre_ping' must be true or false, got 1"),
         ("required-settings = 'pool_size'", "'required-settings' must be a list of strings"),
         ("required-settings = ['pool_sise']", "'required-settings' names unknown setting 'pool_sise'"),
+        ("max-pool-recycle = '1h'", "[tool.poollint.pool] 'max-pool-recycle' must be an integer, got '1h'"),
+        ("max-pool-recycle = 0", "'max-pool-recycle' must be >= 1, got 0"),
+        ("workers = 0", "'workers' must be >= 1, got 0"),
+        ("workers = true", "'workers' must be an integer, got true"),
+        ("max-connections = 100.0", "'max-connections' must be an integer, got 100.0"),
+        ("max-connections = -5", "'max-connections' must be >= 1, got -5"),
+        ("thread-pool-size = [40]", "'thread-pool-size' must be an integer, got an array"),
+        ("thread-pool-size = 0", "'thread-pool-size' must be >= 1, got 0"),
     ],
 )
 def test_wrong_pool_values_name_the_key(tmp_path, body, expected):
     assert expected in config_error(tmp_path, f"[tool.poollint.pool]\n{body}\n")
+
+
+def test_deployment_keys_default_and_read(tmp_path):
+    defaults = PoolSettings()
+    assert (defaults.max_pool_recycle, defaults.workers, defaults.max_connections, defaults.thread_pool_size) == (
+        3600,
+        None,
+        None,
+        40,
+    )
+    settings = load(
+        tmp_path,
+        """
+        [tool.poollint.pool]
+        max-pool-recycle = 900
+        workers = 4
+        max-connections = 100
+        thread-pool-size = 80
+        """,
+    )
+    pool = settings.pool
+    assert (pool.max_pool_recycle, pool.workers, pool.max_connections, pool.thread_pool_size) == (900, 4, 100, 80)
+    # The engine-level values keep their defaults.
+    assert dict(pool.values) == dict(DEFAULT_POOL_VALUES)
+
+
+def test_deployment_key_spelled_in_snake_case_suggests_the_kebab_one(tmp_path):
+    message = config_error(tmp_path, "[tool.poollint.pool]\nmax_connections = 100\n")
+    assert "unknown key 'max_connections'" in message
+    assert "did you mean 'max-connections'" in message
 
 
 def test_poollint_not_a_table(tmp_path):

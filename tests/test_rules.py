@@ -5,8 +5,8 @@ holding a small project (for rules that look across modules). Lines that must
 be flagged end in `# error: POL123` (`# error: 5 POL123` pins the column);
 everything else must stay clean. `# ARG --select=POL1,POL2` and
 `# ARG --unsafe-fixes` header lines change how it is run, and
-`# ARG --pool-required=pool_size,max_overflow` / `# ARG --pool-value=pool_size=20`
-set [tool.poollint.pool]. A fixture whose fixes change it has a snapshot in
+`# ARG --pool-required=pool_size,max_overflow` / `# ARG --pool-value=pool_size=20` /
+`# ARG --pool-option=max-connections=100` set [tool.poollint.pool]. A fixture whose fixes change it has a snapshot in
 `<family>/fixed/` with the same name.
 """
 
@@ -59,6 +59,10 @@ def _settings(fixture: Fixture) -> Settings:
                 key, value = word.split("=", 1)[1].split("=", 1)
                 parsed = value.lower() == "true" if value.lower() in ("true", "false") else int(value)
                 pool = dataclasses.replace(pool, values={**pool.values, key: parsed})
+            elif word.startswith("--pool-option="):
+                # A deployment key of [tool.poollint.pool]: `--pool-option=max-connections=100`.
+                key, value = word.split("=", 1)[1].split("=", 1)
+                pool = dataclasses.replace(pool, **{key.replace("-", "_"): int(value)})
     return Settings(project_root=Path("/virtual"), config_path=None, pool=pool)
 
 

@@ -153,6 +153,14 @@ def _print_settings(settings, rules, files) -> None:  # type: ignore[no-untyped-
     click.echo("pool: required-settings = " + ", ".join(settings.pool.required))
     for key, value in settings.pool.values.items():
         click.echo(f"pool: {key} = {value!r}")
+    pool = settings.pool
+    for key, value in (
+        ("max-pool-recycle", pool.max_pool_recycle),
+        ("workers", pool.workers),
+        ("max-connections", pool.max_connections),
+        ("thread-pool-size", pool.thread_pool_size),
+    ):
+        click.echo(f"pool: {key} = {'(not set)' if value is None else value}")
     click.echo(f"files: {len(files)}")
 
 

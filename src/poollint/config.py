@@ -21,8 +21,10 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 __all__ = [
     "ConfigError",
     "DEFAULT_EXCLUDE",
+    "DEFAULT_MAX_POOL_RECYCLE",
     "DEFAULT_POOL_VALUES",
     "DEFAULT_REQUIRED_POOL_SETTINGS",
+    "DEFAULT_THREAD_POOL_SIZE",
     "POOL_SETTING_KEYS",
     "PoolSettings",
     "SQLALCHEMY_POOL_DEFAULTS",
@@ -48,6 +50,8 @@ DEFAULT_POOL_VALUES: Mapping[str, object] = MappingProxyType(
         "pool_pre_ping": True,
     }
 )
+DEFAULT_MAX_POOL_RECYCLE = 3600
+DEFAULT_THREAD_POOL_SIZE = 40
 # Writing one of these values changes nothing at runtime, so a fix that spells
 # them out is safe; pool_recycle and pool_pre_ping change behaviour.
 SQLALCHEMY_POOL_DEFAULTS: Mapping[str, object] = MappingProxyType(
@@ -116,6 +120,16 @@ class PoolSettings:
 
     required: Tuple[str, ...] = DEFAULT_REQUIRED_POOL_SETTINGS
     values: Mapping[str, object] = field(default_factory=lambda: _FrozenMapping(DEFAULT_POOL_VALUES))
+    # POL304: the longest pool_recycle (seconds) before the database, a
+    # firewall or a proxy may drop an idle connection.
+    max_pool_recycle: int = DEFAULT_MAX_POOL_RECYCLE
+    # POL306: worker processes per deployment (each has its own pools; None:
+    # not configured, counted as 1) and the connections the database accepts
+    # (None: no budget configured, POL306 stays silent).
+    workers: Optional[int] = None
+    max_connections: Optional[int] = None
+    # POL307: threads FastAPI runs plain `def` routes on (AnyIO's default 40).
+    thread_pool_size: int = DEFAULT_THREAD_POOL_SIZE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required", tuple(self.required))
@@ -347,7 +361,15 @@ _TOP_KEYS = (
     "unsafe-fixes",
     "pool",
 )
-_POOL_KEYS = ("required-settings",) + POOL_SETTING_KEYS
+# [tool.poollint.pool] keys about the deployment rather than one engine:
+# key -> (PoolSettings field, smallest value accepted).
+_DEPLOYMENT_KEYS = {
+    "max-pool-recycle": ("max_pool_recycle", 1),
+    "workers": ("workers", 1),
+    "max-connections": ("max_connections", 1),
+    "thread-pool-size": ("thread_pool_size", 1),
+}
+_POOL_KEYS = ("required-settings",) + POOL_SETTING_KEYS + tuple(_DEPLOYMENT_KEYS)
 _POOL_MINIMUM = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0, "pool_recycle": 0}
 
 
@@ -417,7 +439,12 @@ def _parse_pool(reader: _Reader, raw: Mapping[str, Any]) -> PoolSettings:
             values[key] = reader.integer(name, key, raw[key], minimum)
     if "pool_pre_ping" in raw:
         values["pool_pre_ping"] = reader.boolean(name, "pool_pre_ping", raw["pool_pre_ping"])
-    return PoolSettings(required=required, values=values)
+    deployment = {
+        attr: reader.integer(name, key, raw[key], minimum)
+        for key, (attr, minimum) in _DEPLOYMENT_KEYS.items()
+        if key in raw
+    }
+    return PoolSettings(required=required, values=values, **deployment)
 
 
 # --------------------------------------------------------------------------- overrides

@@ -136,6 +136,25 @@ class FileContext:
                 break
         return qualify_dotted(self.facts, fact, dotted)
 
+    def names_module(self, name: str) -> bool:
+        """Whether `name` here means the module `name` once `import name` is
+        added: it is imported as itself, or bound nowhere on the way out.
+        A fix that writes `asyncio.sleep` needs this; a parameter called
+        `asyncio` would otherwise be what it calls."""
+        qualified = self.qualified_name(cst.Name(name))
+        if qualified == name:
+            return True
+        if qualified is not None:
+            return False
+        for scope in reversed(self.scopes):
+            if scope.kind == "lambda" and name in scope.params:
+                return False
+            if scope.kind == "function":
+                if scope.fact is None or name in scope.fact.local_names or name in scope.fact.local_imports:
+                    return False
+                break
+        return name not in self.facts.kinds and name not in self.facts.imports
+
     def resource(self, expr: cst.BaseExpression) -> Optional[Resource]:
         """What `expr` is for the pool: a session, connection or engine, when known."""
         if isinstance(expr, cst.Call):

@@ -65,7 +65,8 @@ class BlockingSleep(BlockingCallRule):
     The fix is safe: `await asyncio.sleep(x)` waits as long as `time.sleep(x)`
     without blocking other requests, and `import asyncio` is added once. There
     is no fix inside a generator expression, where `await` would turn it into
-    an async generator.
+    an async generator, nor where the name `asyncio` means something else
+    (a parameter or local variable of that name).
     """
 
     CODE = "POL101"
@@ -76,7 +77,7 @@ class BlockingSleep(BlockingCallRule):
     BLOCKING_CALLS = {"time.sleep": "time.sleep()"}
 
     def fix(self, node: cst.Call) -> Optional[Fix]:
-        if self.generator_depth:
+        if self.generator_depth or not self.ctx.names_module("asyncio"):
             return None
         sleep = node.with_changes(
             func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("sleep")),

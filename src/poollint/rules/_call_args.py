@@ -81,3 +81,50 @@ def with_keywords(call: cst.Call, additions: Sequence[Tuple[str, object]]) -> cs
     # break before the closing parenthesis) now follows the new last one.
     args.append(new_args[-1].with_changes(comma=last.comma, whitespace_after_arg=last.whitespace_after_arg))
     return call.with_changes(args=args)
+
+
+def without_keyword(call: cst.Call, name: str) -> cst.Call:
+    """`call` without its `name=` argument, keeping the layout and comments of
+    the other arguments: a trailing comma stays where the removed argument had
+    one, and a line break before the closing parenthesis stays."""
+    args = list(call.args)
+    index = next(i for i, arg in enumerate(args) if arg.keyword is not None and arg.keyword.value == name)
+    removed = args.pop(index)
+    if not args:
+        return call.with_changes(args=(), whitespace_before_args=cst.SimpleWhitespace(""))
+    if index < len(args):
+        # Not the last one: what came before it is followed by what followed it.
+        if index > 0:
+            previous = args[index - 1]
+            if (
+                isinstance(previous.comma, cst.Comma)
+                and isinstance(removed.comma, cst.Comma)
+                and not isinstance(previous.comma.whitespace_after, cst.ParenthesizedWhitespace)
+            ):
+                # `url, echo=True,\n    pool_size=5`: keep pool_size on its own line.
+                args[index - 1] = previous.with_changes(
+                    comma=previous.comma.with_changes(whitespace_after=removed.comma.whitespace_after)
+                )
+        return call.with_changes(args=args)
+    # The last one: the argument before it now ends the call.
+    previous = args[-1]
+    closing = removed.comma.whitespace_after if isinstance(removed.comma, cst.Comma) else removed.whitespace_after_arg
+    previous_ws = previous.comma.whitespace_after if isinstance(previous.comma, cst.Comma) else None
+    if isinstance(previous_ws, cst.ParenthesizedWhitespace) and (
+        isinstance(closing, cst.ParenthesizedWhitespace)
+        or previous_ws.first_line.comment is not None
+        or previous_ws.empty_lines
+    ):
+        # The argument before it ends its line (maybe with a comment): keep
+        # its comma as a trailing one and the closing parenthesis where it was.
+        if isinstance(closing, cst.ParenthesizedWhitespace):
+            after = previous_ws.with_changes(indent=closing.indent, last_line=closing.last_line)
+        else:
+            after = previous_ws.with_changes(indent=True, last_line=cst.SimpleWhitespace(""))
+        args[-1] = previous.with_changes(comma=previous.comma.with_changes(whitespace_after=after))
+    elif isinstance(removed.comma, cst.Comma):
+        # `url, echo=True,\n)`: the trailing comma moves to the argument before.
+        args[-1] = previous.with_changes(comma=previous.comma.with_changes(whitespace_after=closing))
+    else:
+        args[-1] = previous.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=closing)
+    return call.with_changes(args=args)

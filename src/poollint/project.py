@@ -496,6 +496,12 @@ class ProjectIndex:
                     todo.append(target)
         return parents
 
+    def sync_route_users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
+        """Plain `def` routes using a session or connection of `engine` (see
+        users_of_engine): FastAPI runs each in its thread pool, so as many run
+        at once as the pool has threads."""
+        return [user for user in self.users_of_engine(engine) if not user[1].is_async]
+
     def async_users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
         """Async functions that do I/O on a session or connection drawn from
         `engine`, or on the engine itself (`engine.connect()`)."""

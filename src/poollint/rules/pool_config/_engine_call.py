@@ -55,7 +55,18 @@ URL_BUILDERS = frozenset(
 )
 _EVENT_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "uvloop.run"})
 # Words naming a connection pooler in front of the database.
-_POOLER_WORDS = ("pgbouncer", "pooler", "supavisor", "pgcat", "rds proxy", "rds-proxy", "rds_proxy", ":6432")
+_POOLER_WORDS = (
+    "pgbouncer",
+    "pooler",
+    "supavisor",
+    "supabase",
+    "pgcat",
+    "rds proxy",
+    "rds-proxy",
+    "rds_proxy",
+    ":6432",
+    ":6543",
+)
 # How many assignments are followed back from the URL argument
 # (`URL = BASE_URL` then `BASE_URL = "postgresql://..."`).
 _MAX_HOPS = 4
@@ -359,6 +370,32 @@ class EngineCallRule(PoolRule):
             where += f" (called from {self.ctx.index.describe(root_module, root_qualname, root.is_async)})"
         return where
 
+    def qualified_engine(self, engine: EngineCall) -> Optional[str]:
+        """The project-wide name of a module-level `name = create_engine(...)`,
+        by which the index knows its users; None for any other engine."""
+        if engine.target is None or engine.function is not None or engine.scope.kind != "module":
+            return None
+        if engine.target not in self.ctx.facts.engines:
+            return None
+        return self.ctx.facts.qualify(engine.target)
+
+    def route_users(self, qualified: str, sync_only: bool = False) -> List[str]:
+        """How messages name the routes using the engine's sessions or
+        connections (`route GET /items (list_items)`), by path and line."""
+        index = self.ctx.index
+        users = index.sync_route_users_of_engine(qualified) if sync_only else index.users_of_engine(qualified)
+        return [index.describe(facts.module, fn.qualname, fn.is_async) for facts, fn, _ in users]
+
+    def bound_factories(self, qualified: str) -> List[str]:
+        """Session factories (sessionmaker, async_sessionmaker) bound to the engine."""
+        found = []
+        for facts in self.ctx.index.modules.values():
+            for name, factory in facts.factories.items():
+                bound = self.ctx.index.engine(factory.engine)
+                if bound is not None and bound[0] == qualified:
+                    found.append(name)
+        return sorted(found)
+
     def in_script(self) -> bool:
         """Whether the file is a script rather than application code: under a
         `scripts/` or `bin/` directory; with an `if __name__ == "__main__":`
@@ -410,11 +447,8 @@ class EngineCallRule(PoolRule):
         """What is known of an engine that gets a QueuePool for a server
         database; None for SQLite, NullPool/StaticPool/other pools, a
         ready-made `pool=`, a URL hidden in `*args`, and unknown dialects."""
-        if engine.has_star_args:
-            return None
-        url_arg = engine.url_arg
-        if url_arg is None or engine.keyword("pool") is not None:
-            # No URL, or a ready-made pool whose settings were given where it was built.
+        if engine.keyword("pool") is not None:
+            # A ready-made pool: its settings were given where it was built.
             return None
         explicit_queue_pool = False
         poolclass = engine.keyword("poolclass")
@@ -423,6 +457,21 @@ class EngineCallRule(PoolRule):
                 # NullPool/StaticPool take no sizes; other pools take others.
                 return None
             explicit_queue_pool = True
+        server = self.server_database(engine)
+        if server is not None:
+            server.explicit_queue_pool = explicit_queue_pool
+        return server
+
+    def server_database(self, engine: EngineCall) -> Optional[PooledEngine]:
+        """The engine's database when it is a server one (PostgreSQL, MySQL...),
+        whatever its pool; None for SQLite (a URL, or source text feeding it,
+        that mentions sqlite; `check_same_thread`), unknown dialects and a URL
+        hidden in `*args`."""
+        if engine.has_star_args:
+            return None
+        url_arg = engine.url_arg
+        if url_arg is None:
+            return None
         call_text = self.ctx.module.code_for_node(engine.node).lower()
         if "sqlite" in call_text or "check_same_thread" in call_text:
             return None
@@ -441,7 +490,7 @@ class EngineCallRule(PoolRule):
             database = _describe_runtime(url_arg, self.ctx.module)
         else:
             database = " or ".join(sorted({s for s in schemes if s}))
-        return PooledEngine(url=url, explicit_queue_pool=explicit_queue_pool, database=database)
+        return PooledEngine(url=url, explicit_queue_pool=False, database=database)
 
     def url(self, engine: EngineCall) -> Optional[EngineUrl]:
         """The literals and names the URL argument is built from."""

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 
+from poollint.config import PoolSettings, Settings
 from poollint.engine import FixRequest
 from poollint.rules import ALL_RULES
 from poollint.testing import fixed_text, lint_source
@@ -19,15 +22,22 @@ def _codes(result):
     return [d.code for d in result.diagnostics]
 
 
+def _settings(rule) -> Settings:
+    pool = dataclasses.replace(PoolSettings(), **rule.EXAMPLE_POOL_SETTINGS)
+    return Settings(project_root=Path("/virtual"), config_path=None, pool=pool)
+
+
 @pytest.mark.parametrize("rule, number, example", VALID, ids=[f"{r.CODE}-valid-{i}" for r, i, _ in VALID])
 def test_valid_example_is_not_flagged(rule, number, example) -> None:
-    assert rule.CODE not in _codes(lint_source(example.code, [rule]))
+    assert rule.CODE not in _codes(lint_source(example.code, [rule], settings=_settings(rule)))
 
 
 @pytest.mark.parametrize("rule, number, example", INVALID, ids=[f"{r.CODE}-invalid-{i}" for r, i, _ in INVALID])
 def test_invalid_example_is_flagged_and_fixed_as_documented(rule, number, example) -> None:
-    assert rule.CODE in _codes(lint_source(example.code, [rule]))
-    fixed = lint_source(example.code, [rule], fix=FixRequest(apply=True, unsafe=example.unsafe_fixes))
+    assert rule.CODE in _codes(lint_source(example.code, [rule], settings=_settings(rule)))
+    fixed = lint_source(
+        example.code, [rule], fix=FixRequest(apply=True, unsafe=example.unsafe_fixes), settings=_settings(rule)
+    )
     assert fixed.warnings == []
     if example.expected_replacement is None:
         assert fixed.fixed_source is None, "a fix was applied but the example gives no expected_replacement"
@@ -44,8 +54,9 @@ def _docstring_block(rule, heading: str) -> str:
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])
 def test_docstring_example_is_flagged_and_use_instead_is_not(rule) -> None:
-    assert rule.CODE in _codes(lint_source(_docstring_block(rule, "Example"), [rule]))
-    assert rule.CODE not in _codes(lint_source(_docstring_block(rule, "Use instead"), [rule]))
+    settings = _settings(rule)
+    assert rule.CODE in _codes(lint_source(_docstring_block(rule, "Example"), [rule], settings=settings))
+    assert rule.CODE not in _codes(lint_source(_docstring_block(rule, "Use instead"), [rule], settings=settings))
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])

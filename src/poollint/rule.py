@@ -6,7 +6,7 @@ import enum
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -127,6 +127,9 @@ class PoolRule(cst.BatchableCSTVisitor):
     # The configuration that changes what the rule reports or fixes, as
     # (option, what it does) pairs, for the generated docs/rules.md.
     OPTIONS: ClassVar[Sequence[Tuple[str, str]]] = ()
+    # PoolSettings fields (`{"max_connections": 100}`) the rule's examples and
+    # docstring blocks run with, for a rule that says nothing unconfigured.
+    EXAMPLE_POOL_SETTINGS: ClassVar[Mapping[str, object]] = {}
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

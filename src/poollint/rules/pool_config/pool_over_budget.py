@@ -10,11 +10,11 @@ from poollint.facts import EngineFact, ModuleFacts, qualify_dotted
 from poollint.inventory import Engine, collect_engines
 from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import Invalid, Valid
+from poollint.rules.leaks.module_level_session import _SCRIPT_DIRECTORIES
 from poollint.rules.pool_config._engine_call import EngineCall, EngineCallRule, is_migration_module
 from poollint.urls import dialect_and_driver
 
 _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433, "oracle": 1521}
-_SCRIPT_DIRECTORIES = frozenset({"scripts", "script", "bin"})
 
 
 @dataclass(frozen=True)

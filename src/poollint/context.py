@@ -35,6 +35,32 @@ class Scope:
 Message = Union[str, Callable[[Callable[[cst.CSTNode], int]], str]]
 
 
+# Directories whose modules run as programs, never inside the app.
+SCRIPT_DIRECTORIES = frozenset({"scripts", "script", "bin"})
+EVENT_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "uvloop.run"})
+
+
+def is_main_test(test: cst.BaseExpression) -> bool:
+    """`__name__ == "__main__"`, either way round."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if not isinstance(target.operator, cst.Equal):
+        return False
+    sides = (test.left, target.comparator)
+    has_name = any(isinstance(s, cst.Name) and s.value == "__name__" for s in sides)
+    has_main = any(isinstance(s, cst.SimpleString) and s.evaluated_value == "__main__" for s in sides)
+    return has_name and has_main
+
+
+def has_main_block(module: cst.Module) -> bool:
+    return any(isinstance(stmt, cst.If) and is_main_test(stmt.test) for stmt in module.body)
+
+
+def in_script_directory(path: str) -> bool:
+    return any(part in SCRIPT_DIRECTORIES for part in path.replace("\\", "/").split("/")[:-1])
+
+
 @dataclass
 class RawReport:
     code: str
@@ -77,6 +103,7 @@ class FileContext:
         self.module = module
         self.scopes: List[Scope] = [Scope(module, "module", "")]
         self.reports: List[RawReport] = []
+        self._is_script: Optional[bool] = None
 
     # -- scopes ------------------------------------------------------------------
     def enter(self, node: cst.CSTNode) -> None:
@@ -186,6 +213,36 @@ class FileContext:
         if scope.kind != "function":
             return "lambda"
         return self.index.describe(self.facts.module, scope.qualname, scope.is_async)
+
+    # -- what kind of file -------------------------------------------------------
+    def is_script(self) -> bool:
+        """Whether the file is a program rather than application code: under a
+        `scripts/` or `bin/` directory; or serving no request (no FastAPI app,
+        router or route) while it has an `if __name__ == "__main__":` block or
+        does its work at import time (a module-level `with` block or
+        `asyncio.run(...)`, as demos do). Blocking, leaking or an odd pool in
+        a one-shot program costs no request anything."""
+        if self._is_script is None:
+            facts = self.facts
+            serves_requests = any(kind in ("app", "router") for kind in facts.kinds.values()) or any(
+                fn.routes for fn in facts.functions.values()
+            )
+            self._is_script = in_script_directory(facts.path) or (
+                not serves_requests
+                and (has_main_block(self.module) or any(self._runs_at_import(s) for s in self.module.body))
+            )
+        return self._is_script
+
+    def _runs_at_import(self, stmt: cst.CSTNode) -> bool:
+        if isinstance(stmt, cst.With):
+            return True
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                    dotted = dotted_name(small.value.func)
+                    if dotted and qualify_dotted(self.facts, None, dotted) in EVENT_LOOP_RUNNERS:
+                        return True
+        return False
 
     # -- reporting ---------------------------------------------------------------
     def report(self, rule: "PoolRule", node: cst.CSTNode, message: Message, fix: Optional["Fix"]) -> None:

@@ -6,13 +6,11 @@ from typing import Dict, Iterable, List, Set, Tuple
 
 import libcst as cst
 
-from poollint.context import param_list
+from poollint.context import is_main_test, param_list
 from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
 from poollint.rules.leaks._session_flow import origin_text, pooled_session, session_triggers
 
-# Directories whose modules run as programs, never inside the app.
-_SCRIPT_DIRECTORIES = frozenset({"scripts", "script", "bin"})
 
 
 class ModuleLevelSession(PoolRule):
@@ -85,7 +83,7 @@ class ModuleLevelSession(PoolRule):
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
-        self._silent = is_test_module(ctx.facts.module) or self._is_script()
+        self._silent = is_test_module(ctx.facts.module) or ctx.is_script()
         # Bodies of `if __name__ == "__main__":` and how deep we are in them.
         self._main_bodies: Set[cst.CSTNode] = set()
         self._main_depth = 0
@@ -94,25 +92,13 @@ class ModuleLevelSession(PoolRule):
         self._pending: List[Tuple[cst.Call, Set[str], Dict[str, str]]] = []
         self._used_at_import: Set[str] = set()
 
-    def _is_script(self) -> bool:
-        facts = self.ctx.facts
-        parts = facts.path.replace("\\", "/").split("/")[:-1]
-        if any(part in _SCRIPT_DIRECTORIES for part in parts):
-            return True
-        if not _has_main_block(self.ctx.module):
-            return False
-        serves_requests = any(kind in ("app", "router") for kind in facts.kinds.values()) or any(
-            fn.routes for fn in facts.functions.values()
-        )
-        return not serves_requests
-
     # -- where import-time code runs ------------------------------------------------
     def _at_import_time(self) -> bool:
         """Module level or a module-level class body, outside a main block."""
         return not self._silent and self._main_depth == 0 and all(s.kind in ("module", "class") for s in self.ctx.scopes)
 
     def visit_If(self, node: cst.If) -> None:
-        if _is_main_test(node.test):
+        if is_main_test(node.test):
             self._main_bodies.add(node.body)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
@@ -278,20 +264,3 @@ class ModuleLevelSession(PoolRule):
             """
         ),
     ]
-
-
-def _is_main_test(test: cst.BaseExpression) -> bool:
-    """`__name__ == "__main__"`, either way round."""
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return False
-    target = test.comparisons[0]
-    if not isinstance(target.operator, cst.Equal):
-        return False
-    sides = (test.left, target.comparator)
-    has_name = any(isinstance(s, cst.Name) and s.value == "__name__" for s in sides)
-    has_main = any(isinstance(s, cst.SimpleString) and s.evaluated_value == "__main__" for s in sides)
-    return has_name and has_main
-
-
-def _has_main_block(module: cst.Module) -> bool:
-    return any(isinstance(stmt, cst.If) and _is_main_test(stmt.test) for stmt in module.body)

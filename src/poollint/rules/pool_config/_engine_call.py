@@ -18,10 +18,9 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from poollint import names
-from poollint.context import Scope
+from poollint.context import Scope, is_main_test
 from poollint.project import is_test_module
 from poollint.rule import PoolRule
-from poollint.rules.leaks.module_level_session import _SCRIPT_DIRECTORIES, _has_main_block, _is_main_test
 from poollint.urls import url_scheme
 
 # Dialects whose engines get a QueuePool (AsyncAdaptedQueuePool for
@@ -53,7 +52,6 @@ URL_BUILDERS = frozenset(
         "sqlalchemy.engine.url.make_url",
     }
 )
-_EVENT_LOOP_RUNNERS = frozenset({"asyncio.run", "anyio.run", "trio.run", "uvloop.run"})
 # Words naming a connection pooler in front of the database.
 _POOLER_WORDS = (
     "pgbouncer",
@@ -278,7 +276,7 @@ class EngineCallRule(PoolRule):
                 self.returned_names.add(key)
 
     def visit_If(self, node: cst.If) -> None:
-        if _is_main_test(node.test):
+        if is_main_test(node.test):
             self.main_bodies.add(node.body)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
@@ -397,31 +395,7 @@ class EngineCallRule(PoolRule):
         return sorted(found)
 
     def in_script(self) -> bool:
-        """Whether the file is a script rather than application code: under a
-        `scripts/` or `bin/` directory; with an `if __name__ == "__main__":`
-        block and no FastAPI app, router or route (POL204's reading); or doing
-        its work at import time, in a module-level `with` block or
-        `asyncio.run(...)` (demos and examples)."""
-        facts = self.ctx.facts
-        parts = facts.path.replace("\\", "/").split("/")[:-1]
-        if any(part in _SCRIPT_DIRECTORIES for part in parts):
-            return True
-        serves_requests = any(kind in ("app", "router") for kind in facts.kinds.values()) or any(
-            fn.routes for fn in facts.functions.values()
-        )
-        if serves_requests:
-            return False
-        return _has_main_block(self.ctx.module) or any(self._runs_at_import(stmt) for stmt in self.ctx.module.body)
-
-    def _runs_at_import(self, stmt: cst.CSTNode) -> bool:
-        if isinstance(stmt, cst.With):
-            return True
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                    if self.ctx.qualified_name(small.value.func) in _EVENT_LOOP_RUNNERS:
-                        return True
-        return False
+        return self.ctx.is_script()
 
     def mentions_external_pooler(self) -> bool:
         """Whether the file speaks of a pooler in front of the database

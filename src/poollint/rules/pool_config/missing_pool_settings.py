@@ -198,9 +198,10 @@ class MissingPoolSettings(EngineCallRule):
     ]
 
     def check(self, engine: EngineCall) -> None:
-        if not self.pool_matters(engine):
+        if not self.pool_matters(engine) or self.in_script():
             # Made per request (POL302's finding: a bigger problem than its
-            # settings), or a throwaway engine serving one call.
+            # settings), a throwaway engine serving one call, or a one-shot
+            # program (a migration or seeding script) that serves no request.
             return
         if any(arg.star for arg in engine.node.args):
             # `*args` / `**settings` may carry the URL or the pool settings.

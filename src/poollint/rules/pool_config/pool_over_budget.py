@@ -10,7 +10,7 @@ from poollint.facts import EngineFact, ModuleFacts, qualify_dotted
 from poollint.inventory import Engine, collect_engines
 from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import Invalid, Valid
-from poollint.rules.leaks.module_level_session import _SCRIPT_DIRECTORIES
+from poollint.context import in_script_directory
 from poollint.rules.pool_config._engine_call import EngineCall, EngineCallRule, is_migration_module
 from poollint.urls import dialect_and_driver
 
@@ -324,12 +324,7 @@ def _applications(index: ProjectIndex) -> List[Set[str]]:
 
 
 def _counts(facts: ModuleFacts) -> bool:
-    parts = facts.path.replace("\\", "/").split("/")[:-1]
-    return not (
-        is_test_module(facts.module)
-        or is_migration_module(facts.path)
-        or any(part in _SCRIPT_DIRECTORIES for part in parts)
-    )
+    return not (is_test_module(facts.module) or is_migration_module(facts.path) or in_script_directory(facts.path))
 
 
 def _imported_from(index: ProjectIndex, roots: List[str]) -> Set[str]:

@@ -93,6 +93,9 @@ class ProjectIndex:
         self._routes: Optional[Dict[Tuple[str, str], RouteInfo]] = None
         self._dependencies: Optional[Set[Tuple[str, str]]] = None
         self._triggers: Dict[type, Tuple[bytes, ...]] = {}
+        self._created: Dict[Optional[str], Optional[Resource]] = {}
+        self._creating: Set[str] = set()
+        self._resolved: Dict[Optional[str], Optional[Tuple[ModuleFacts, str, str]]] = {}
         self._per_request: Optional[Set[Tuple[str, str]]] = None
         self._request_parents: Optional[Dict[Tuple[str, str], Optional[Tuple[str, str]]]] = None
 
@@ -142,6 +145,13 @@ class ProjectIndex:
         return self.modules[candidates[0]] if len(candidates) == 1 else None
 
     def resolve(self, qualified: Optional[str], depth: int = 0) -> Optional[Tuple[ModuleFacts, str, str]]:
+        if depth == 0:
+            if qualified not in self._resolved:
+                self._resolved[qualified] = self._resolve(qualified, 0)
+            return self._resolved[qualified]
+        return self._resolve(qualified, depth)
+
+    def _resolve(self, qualified: Optional[str], depth: int) -> Optional[Tuple[ModuleFacts, str, str]]:
         """(module, name, rest) of the project definition a qualified name refers to.
 
         Follows re-exports (`from .db import SessionLocal` in a package's
@@ -201,6 +211,22 @@ class ProjectIndex:
     # -- what values are -----------------------------------------------------
     def created_by_call(self, callee: Optional[str], depth: int = 0) -> Optional[Resource]:
         """What calling `callee(...)` gives, when it is a session, connection or engine."""
+        # Helpers returning helpers' results branch at every level: without
+        # remembering answers the walk is exponential in real projects. A
+        # call already being worked out (a cycle) gives no answer.
+        if callee in self._created:
+            return self._created[callee]
+        if callee in self._creating:
+            return None
+        self._creating.add(callee)  # type: ignore[arg-type]
+        try:
+            result = self._created_by_call(callee, depth)
+        finally:
+            self._creating.discard(callee)  # type: ignore[arg-type]
+        self._created[callee] = result
+        return result
+
+    def _created_by_call(self, callee: Optional[str], depth: int) -> Optional[Resource]:
         if not callee or depth > _MAX_DEPTH:
             return None
         short = callee.rsplit(".", 1)[-1]

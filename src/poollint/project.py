@@ -32,6 +32,31 @@ _EXTERNAL_TOP_LEVEL = frozenset(getattr(sys, "stdlib_module_names", ())) | {
 _MAX_DEPTH = 8
 
 
+def _table(*rows: Tuple[frozenset, str, bool]) -> Dict[str, Tuple[str, bool]]:
+    return {name: (kind, is_async) for names_, kind, is_async in rows for name in names_}
+
+
+# What SQLAlchemy's own callables give when called, and what its classes mean
+# as a parameter's annotation: (kind, is_async).
+_CALL_RESULTS = _table(
+    (names.SESSION_CLASSES, "session", False),
+    (names.ASYNC_SESSION_CLASSES, "session", True),
+    (names.CREATE_ENGINE, "engine", False),
+    (names.CREATE_ASYNC_ENGINE, "engine", True),
+)
+_ANNOTATED_TYPES = _table(
+    (names.SESSION_CLASSES, "session", False),
+    (names.ASYNC_SESSION_CLASSES, "session", True),
+    (names.SYNC_CONNECTION_CLASSES, "connection", False),
+    (names.ASYNC_CONNECTION_CLASSES, "connection", True),
+)
+
+
+def _known_resource(ref: str, table: Dict[str, Tuple[str, bool]]) -> Optional["Resource"]:
+    found = table.get(ref)
+    return Resource(found[0], found[1], origin=ref.rsplit(".", 1)[-1]) if found else None
+
+
 @dataclass(frozen=True)
 class Resource:
     """What a value is, as far as the pool is concerned."""
@@ -229,15 +254,9 @@ class ProjectIndex:
     def _created_by_call(self, callee: Optional[str], depth: int) -> Optional[Resource]:
         if not callee or depth > _MAX_DEPTH:
             return None
-        short = callee.rsplit(".", 1)[-1]
-        if callee in names.SESSION_CLASSES:
-            return Resource("session", False, origin=short)
-        if callee in names.ASYNC_SESSION_CLASSES:
-            return Resource("session", True, origin=short)
-        if callee in names.CREATE_ENGINE:
-            return Resource("engine", False, origin=short)
-        if callee in names.CREATE_ASYNC_ENGINE:
-            return Resource("engine", True, origin=short)
+        known = _known_resource(callee, _CALL_RESULTS)
+        if known is not None:
+            return known
         found = self.resolve(callee)
         if found is None:
             return None
@@ -293,15 +312,9 @@ class ProjectIndex:
     def of_annotation(self, ref: Optional[str], depth: int = 0) -> Optional[Resource]:
         if not ref or depth > _MAX_DEPTH:
             return None
-        short = ref.rsplit(".", 1)[-1]
-        if ref in names.SESSION_CLASSES:
-            return Resource("session", False, origin=short)
-        if ref in names.ASYNC_SESSION_CLASSES:
-            return Resource("session", True, origin=short)
-        if ref in names.SYNC_CONNECTION_CLASSES:
-            return Resource("connection", False, origin=short)
-        if ref in names.ASYNC_CONNECTION_CLASSES:
-            return Resource("connection", True, origin=short)
+        known = _known_resource(ref, _ANNOTATED_TYPES)
+        if known is not None:
+            return known
         alias = self._alias(ref)
         if alias is not None:
             dependency, annotated = alias

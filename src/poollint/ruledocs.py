@@ -54,17 +54,7 @@ def render_index(rules: Sequence[Type[PoolRule]]) -> str:
         fix = {"none": "", "sometimes": "sometimes", "always": "yes"}[rule.FIX_AVAILABILITY.value]
         default = "on" if rule.DEFAULT_ENABLED else "opt-in"
         lines.append(f"| [{rule.CODE}]({rule.CODE}.md) | {rule.NAME} | {fix} | {default} | {rule.summary()} |")
-    lines += [
-        "",
-        "## Files poollint could not check",
-        "",
-        "These are always reported, whatever is selected: a file nobody checked is not a clean file.",
-        "",
-        "| Code | Name | Meaning |",
-        "| --- | --- | --- |",
-    ]
-    for code, name in FILE_CODES.items():
-        lines.append(f"| {code} | {name} | {FILE_CODE_DOCS[code]} |")
+    lines += _file_codes_section()
     return "\n".join(lines) + "\n"
 
 
@@ -139,17 +129,7 @@ def render_reference(rules: Sequence[Type[PoolRule]]) -> str:
         for heading, body in sections.items():
             if heading not in _REFERENCE_SECTIONS and body:
                 lines += ["", f"### {heading}", "", body]
-    lines += [
-        "",
-        "## Files poollint could not check",
-        "",
-        "These are always reported, whatever is selected: a file nobody checked is not a clean file.",
-        "",
-        "| Code | Name | Meaning |",
-        "| --- | --- | --- |",
-    ]
-    for code, name in FILE_CODES.items():
-        lines.append(f"| {code} | {name} | {FILE_CODE_DOCS[code]} |")
+    lines += _file_codes_section()
     return "\n".join(lines) + "\n"
 
 
@@ -163,6 +143,21 @@ def _generated_section(rule: Type[PoolRule], heading: str) -> str:
             return _NO_OPTIONS.format(code=rule.CODE)
         return "\n".join(f"- {option}: {meaning}." for option, meaning in rule.OPTIONS)
     return ""
+
+
+def _file_codes_section() -> list:
+    lines = [
+        "",
+        "## Files poollint could not check",
+        "",
+        "These are always reported, whatever is selected: a file nobody checked is not a clean file.",
+        "",
+        "| Code | Name | Meaning |",
+        "| --- | --- | --- |",
+    ]
+    for code, name in FILE_CODES.items():
+        lines.append(f"| {code} | {name} | {FILE_CODE_DOCS[code]} |")
+    return lines
 
 
 def render_file_code(code: str) -> str:

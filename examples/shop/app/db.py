@@ -1,16 +1,26 @@
-"""Database wiring of the shop: one PostgreSQL engine, one session factory."""
+"""Database wiring of the shop: the primary PostgreSQL engine and its sessions,
+and a read replica for the catalogue."""
 
 from typing import Annotated, Iterator
 
 from fastapi import Depends
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 DATABASE_URL = "postgresql+psycopg://shop@db.internal/shop"
 
 # No pool settings: five connections, no recycling, no pre-ping.
 engine = create_engine(DATABASE_URL)
 SessionLocal = sessionmaker(bind=engine, autoflush=False)
+
+# NullPool keeps no connection: every catalogue request connects anew (TCP,
+# TLS, authentication), and a spike opens one connection per request, with
+# no limit, until the replica refuses them.
+replica_engine = create_engine(
+    "postgresql+psycopg://shop@replica.internal/shop", poolclass=NullPool
+)
+ReplicaSession = sessionmaker(bind=replica_engine)
 
 
 def get_db():
@@ -21,9 +31,18 @@ def get_db():
     db.close()
 
 
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def get_replica_db():
+    # FastAPI closes only what a dependency yields: nothing ever closes this
+    # session, which keeps its connection until garbage collection.
+    return ReplicaSession()
+
+
+# Look-alikes that are fine and must stay clean.
+
+
 def get_db_safely() -> Iterator[Session]:
     with SessionLocal() as db:
         yield db
-
-
-DbSession = Annotated[Session, Depends(get_db)]

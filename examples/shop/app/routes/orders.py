@@ -1,15 +1,18 @@
-"""Order endpoints: some of them block the event loop or leak connections."""
+"""Order endpoints: some of them block the event loop, leak connections or waste the pool."""
 
 import asyncio
 import subprocess
 import time
+from functools import lru_cache
 
 import requests
-from fastapi import APIRouter, Depends
-from sqlalchemy import text
+from fastapi import APIRouter, BackgroundTasks, Depends
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from .. import tasks
+from ..config import ANALYTICS_URL
 from ..db import DbSession, SessionLocal, get_db, get_db_safely
 
 router = APIRouter(prefix="/orders")
@@ -45,6 +48,26 @@ def audit_order(order_id: int):
     return [dict(r._mapping) for r in rows]
 
 
+@router.post("/{order_id}/receipt")
+def send_receipt(
+    order_id: int, background_tasks: BackgroundTasks, db: Session = Depends(get_db_safely)
+):
+    # The task runs after the response, with the request's session: closed
+    # by then, or kept checked out for as long as the task takes.
+    background_tasks.add_task(tasks.email_receipt, db, order_id)
+    return {"queued": order_id}
+
+
+@router.post("/{order_id}/export")
+def export_order(order_id: int):
+    # A new engine, so a new pool, on every request: each export opens a fresh
+    # connection, and the engine is never disposed.
+    analytics = create_engine(ANALYTICS_URL)
+    with analytics.begin() as conn:
+        conn.execute(text("INSERT INTO exports (order_id) VALUES (:id)"), {"id": order_id})
+    return {"exported": order_id}
+
+
 # Look-alikes that are fine and must stay clean.
 
 
@@ -75,3 +98,26 @@ def order_notes(order_id: int):
         return db.execute(text("SELECT note FROM notes WHERE order_id = :id"), {"id": order_id}).all()
     finally:
         db.close()
+
+
+@router.post("/{order_id}/shipped")
+def notify_shipped(order_id: int, background_tasks: BackgroundTasks):
+    # The task is given the order id and opens its own session.
+    background_tasks.add_task(tasks.email_shipping_notice, order_id)
+    return {"queued": order_id}
+
+
+@lru_cache(maxsize=1)
+def analytics_engine():
+    # Made on first use, then kept: one pool for the life of the process.
+    return create_engine(
+        ANALYTICS_URL, pool_size=5, max_overflow=5, pool_recycle=1800, pool_pre_ping=True
+    )
+
+
+@router.get("/{order_id}/exports")
+def list_exports(order_id: int):
+    with analytics_engine().connect() as conn:
+        return conn.execute(
+            text("SELECT * FROM exports WHERE order_id = :id"), {"id": order_id}
+        ).all()

@@ -240,3 +240,32 @@ def test_pre_commit_manifest_is_valid() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     ids = re.findall(r"^- id: (\S+)$", (ROOT / ".pre-commit-hooks.yaml").read_text(), re.MULTILINE)
     assert ids == ["poollint", "poollint-fix"]
+
+
+def test_after_fixing_findings_in_other_files_are_checked_against_the_fixed_project(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.poollint]\nselect = ["POL105", "POL401"]\nunsafe-fixes = true\n')
+    (project / "db.py").write_text(
+        "from sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import sessionmaker\n"
+        'engine = create_engine("postgresql://app@db/shop")\n'
+        "SessionLocal = sessionmaker(bind=engine)\n"
+        "def get_db():\n"
+        "    with SessionLocal() as db:\n"
+        "        yield db\n"
+    )
+    (project / "routes.py").write_text(
+        "from fastapi import APIRouter, Depends\n"
+        "from sqlalchemy.orm import Session\n"
+        "from db import get_db\n"
+        "router = APIRouter()\n"
+        '@router.get("/items")\n'
+        "async def list_items(db: Session = Depends(get_db)):\n"
+        '    return db.execute("select 1").all()\n'
+    )
+    # db.py is checked first, while routes.py still has its async route; the
+    # unsafe POL105 fix then makes the route a def, which settles POL401 too.
+    result = invoke("check", "--fix")
+    assert "def list_items" in (project / "routes.py").read_text()
+    assert "POL401" not in result.stdout, result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "Found 1 problem (1 fixed, 0 remaining)."
+    assert invoke("check").exit_code == 0

@@ -99,4 +99,46 @@ def run(
                 unfixed.warnings.append(f"{path}: {exc}")
                 file_result = unfixed
         result.files.append(file_result)
+    changed = [f for f in result.files if f.fixed_source is not None]
+    if changed:
+        _recheck_after_fixes(result, changed, facts, settings, rules)
     return result
+
+
+def _recheck_after_fixes(
+    result: RunResult,
+    changed: Sequence[FileResult],
+    facts: Dict[str, FactsResult],
+    settings: Settings,
+    rules: Sequence[Type[PoolRule]],
+) -> None:
+    """Check every file again against the index of the fixed project.
+
+    A fix in one module can settle a finding reported in another (an async
+    route turned into `def` no longer makes its engine's POL401 true), and
+    files checked before it was fixed saw the old index.
+    """
+    sources: Dict[str, bytes] = {}
+    for file_result in changed:
+        key = _key(file_result.path)
+        sources[key] = file_result.fixed_source  # type: ignore[assignment]
+        refreshed = read_facts(file_result.path, settings.project_root, file_result.fixed_source)
+        if refreshed.facts is not None:
+            facts[key] = refreshed
+    index = build_index(facts.values())
+    for position, file_result in enumerate(result.files):
+        path = file_result.path
+        key = _key(path)
+        source = sources.get(key)
+        if source is None:
+            try:
+                source = path.read_bytes()
+            except OSError:
+                continue
+        again = check_file(path, source, facts[key], index, settings, rules_for_file(path, settings, rules))
+        again.fixed = file_result.fixed
+        again.original = file_result.original
+        again.fixed_source = file_result.fixed_source
+        again.warnings = file_result.warnings + again.warnings
+        again.internal_error = again.internal_error or file_result.internal_error
+        result.files[position] = again

@@ -85,6 +85,9 @@ class FunctionFact:
     calls: Set[str] = field(default_factory=set)
     # Local names on which a database I/O method is called (`db.execute()`).
     io_names: Set[str] = field(default_factory=set)
+    # (local name, I/O method) -> line of its first such call in the function's
+    # own body, for "count() ... does I/O (db.execute) in app/models.py:12".
+    io_lines: Dict[Tuple[str, str], int] = field(default_factory=dict)
     # Names bound in the function (parameters, assignments, loop/with targets);
     # inside it they shadow module names.
     local_names: Set[str] = field(default_factory=set)
@@ -551,6 +554,9 @@ class _Collector:
                     and func.attr in names.DATABASE_IO_METHODS
                 ):
                     fn.io_names.add(func.value.id)
+                    io_key = (func.value.id, func.attr)
+                    if sub.lineno < fn.io_lines.get(io_key, sub.lineno + 1):
+                        fn.io_lines[io_key] = sub.lineno
                 if enclosing is None:
                     self._route_registration(sub, fn)
             if isinstance(sub, (ast.Assign, ast.AnnAssign)):
@@ -620,6 +626,7 @@ class _Collector:
             existing.calls |= fn.calls
             existing.io_names |= fn.io_names
             existing.call_lines = {c: n for c, n in existing.call_lines.items() if c in fn.call_lines}
+            existing.io_lines = {k: n for k, n in existing.io_lines.items() if k in fn.io_lines}
             existing.decorators += fn.decorators
             existing.memoized |= fn.memoized
             existing.declares_global |= fn.declares_global

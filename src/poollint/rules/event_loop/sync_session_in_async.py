@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -31,6 +31,9 @@ _LOOP_BOUND_PREFIXES = (
     "fastapi.concurrency.",
 )
 _MAX_NAME = 40
+_HELPER_MESSAGE = (
+    "{helper}() opens a {label}{origin} and does I/O ({call}) in {defined}, blocking the event loop in {where}"
+)
 _ASYNC_RETURN_TYPES = ("Async", "Awaitable", "Coroutine")
 
 
@@ -38,6 +41,8 @@ _ASYNC_RETURN_TYPES = ("Async", "Awaitable", "Coroutine")
 class _Finding:
     node: cst.Call
     message_args: Dict[str, str]
+    # A whole message, for findings MESSAGE does not fit (a helper opening its own session).
+    message: Optional[str] = None
 
 
 @dataclass
@@ -65,7 +70,13 @@ class SyncSessionInAsync(AsyncBodyRule):
     `with SessionLocal() as db`), or a module-level engine
     (`with engine.connect() as conn`). A sync helper of the project that
     does I/O on a session parameter (`crud.get_users(db)`) counts too: it
-    runs on the event loop's thread all the same. Startup and shutdown hooks
+    runs on the event loop's thread all the same, and so does one that opens
+    its own sync session or connection and does I/O on it
+    (`def count(): with SessionLocal() as db: return db.scalar(...)`, also a
+    classmethod or staticmethod called as `Orders.count()`): the call is
+    reported, naming the line of that I/O. A helper handed to
+    `run_in_threadpool()`/`asyncio.to_thread()`, an async helper, and one
+    that only builds a query are left alone. Startup and shutdown hooks
     (a lifespan, an `on_event` handler) are left alone: no request is served
     while they run.
 
@@ -124,8 +135,11 @@ class SyncSessionInAsync(AsyncBodyRule):
     code in it now competes for the GIL from another thread, and the
     thread pool holds 40 threads by default (AnyIO's limit), which then caps
     how many of these requests run at once and may need a pool of the same
-    size. It is offered only for a route or dependency whose own body has no
-    `await`, `async for`, `async with` or async comprehension, calls nothing
+    size. Moving the route to the thread pool also takes a blocking helper
+    it calls off the event loop, so the same fix is offered when what blocks
+    is a helper's own session. It is offered only for a route or dependency
+    whose own body has no `await`, `async for`, `async with` or async
+    comprehension, calls nothing
     from asyncio/anyio and no async function of the project, is not called
     directly anywhere in the project (its callers would `await` it), has no
     decorator besides the route's own, and whose return annotation names no
@@ -216,7 +230,7 @@ class SyncSessionInAsync(AsyncBodyRule):
             finding = self._method_io(node, func)
             if finding is not None:
                 return finding
-        return self._helper_io(node)
+        return self._helper_io(node) or self._helper_opens_session(node)
 
     def _method_io(self, node: cst.Call, func: cst.Attribute) -> Optional[_Finding]:
         """`db.execute(...)` on a sync session, connection or engine."""
@@ -250,6 +264,29 @@ class SyncSessionInAsync(AsyncBodyRule):
                 helper_name = _one_line(self.ctx.module.code_for_node(node.func))
                 return self._finding(node, resource, name, f"via {helper_name}()")
         return None
+
+    def _helper_opens_session(self, node: cst.Call) -> Optional[_Finding]:
+        """`count()`: a sync helper of the project that opens its own sync
+        session or connection and does I/O on it, on the event loop's thread."""
+        found = self.sync_helper(node)
+        if found is None:
+            return None
+        facts, helper = found
+        opened = _own_session_io(self.ctx.index, helper)
+        if opened is None:
+            return None
+        line, name, method, resource = opened
+        scope = self.ctx.async_function()
+        assert scope is not None
+        message = _HELPER_MESSAGE.format(
+            helper=_one_line(self.ctx.module.code_for_node(node.func)),
+            label=resource.label,
+            origin=self._origin(resource, name),
+            call=f"{name}.{method}",
+            defined=f"{facts.path}:{line}",
+            where=self.ctx.describe(scope),
+        )
+        return _Finding(node, {}, message)
 
     def _sync_io_param(self, helper: FunctionFact, name: str) -> bool:
         origin = helper.origins.get(name)
@@ -295,7 +332,10 @@ class SyncSessionInAsync(AsyncBodyRule):
         scope = self.ctx.scopes[-1]
         fix = self._fix(original_node, scope, state)
         for finding in state.findings:
-            self.report(finding.node, fix=fix, **finding.message_args)
+            if finding.message is not None:
+                self.ctx.report(self, finding.node, finding.message, fix)
+            else:
+                self.report(finding.node, fix=fix, **finding.message_args)
 
     def _fix(self, node: cst.FunctionDef, scope: Scope, state: _AsyncFunction) -> Optional[Fix]:
         if state.awaits or state.needs_loop or scope.fact is None:
@@ -491,6 +531,24 @@ class SyncSessionInAsync(AsyncBodyRule):
             unsafe_fixes=True,
         ),
     ]
+
+
+def _own_session_io(index: ProjectIndex, helper: FunctionFact) -> Optional[Tuple[int, str, str, Resource]]:
+    """The earliest I/O a function does on a sync session or connection it
+    opens itself (`with SessionLocal() as db: db.execute(...)`), as (line,
+    name, method, what the name holds). A session handed in as a parameter
+    is the caller's business (see `_helper_io`); one it only builds a query
+    from, or an async one, blocks nothing."""
+    for (name, method), line in sorted(helper.io_lines.items(), key=lambda item: (item[1], item[0])):
+        origin = helper.origins.get(name)
+        if origin is None or origin[0] != "call":
+            continue
+        resource = index.of_local(helper, name)
+        if resource is None or resource.is_async or resource.kind not in ("session", "connection"):
+            continue
+        if method in _IO_METHODS[resource.kind]:
+            return line, name, method, resource
+    return None
 
 
 _CALLEES: "weakref.WeakKeyDictionary[ProjectIndex, Dict[str, Set[str]]]" = weakref.WeakKeyDictionary()

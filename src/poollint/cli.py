@@ -16,12 +16,13 @@ import click
 from poollint import __version__
 from poollint.config import ConfigError, load_settings
 from poollint.discovery import DiscoveryError, discover_python_files
-from poollint.engine import FILE_CODES, FixRequest, build_index, read_facts
+from poollint.engine import FILE_CODES, FixRequest, build_index
 from poollint.inventory import collect_engines, configured_workers, render_text, to_json
+from poollint.parallel import JobsError, parse_jobs
 from poollint.reporters.concise import finding_lines, summary
-from poollint.rules import ALL_RULES, RULES_BY_CODE
 from poollint.ruledocs import render_file_code, render_rule
-from poollint.runner import RunResult, index_files, run
+from poollint.rules import ALL_RULES, RULES_BY_CODE
+from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -38,6 +39,24 @@ class UsageProblem(click.ClickException):
 
 def _codes(values: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
     return tuple(values) if values else None
+
+
+def _jobs(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_jobs(value)
+    except JobsError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+_jobs_option = click.option(
+    "-j",
+    "--jobs",
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    callback=_jobs,
+    help="Processes to check files with: a number, or auto for every core. -j1 checks in this process.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,6 +78,7 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--show-settings", is_flag=True, help="Print the effective settings and selected rules, then exit.")
+@_jobs_option
 def check(
     paths: Tuple[Path, ...],
     fix: bool,
@@ -72,6 +92,7 @@ def check(
     config_path: Optional[Path],
     exit_zero: bool,
     show_settings: bool,
+    jobs: int,
 ) -> None:
     """Check PATHS (default: the current directory)."""
     targets: List[Path] = list(paths) or [Path(".")]
@@ -99,7 +120,7 @@ def check(
 
     request = FixRequest(apply=fix or diff, unsafe=settings.unsafe_fixes)
     try:
-        result = run(files, settings, rules, request, write=fix and not diff)
+        result = run(files, settings, rules, request, write=fix and not diff, jobs=jobs)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -180,12 +201,14 @@ def _file_key(path: Path) -> str:
 @click.option("--exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, replacing the defaults.")
 @click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, besides the defaults.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
+@_jobs_option
 def engines(
     paths: Tuple[Path, ...],
     output_format: str,
     exclude: Tuple[str, ...],
     extend_exclude: Tuple[str, ...],
     config_path: Optional[Path],
+    jobs: int,
 ) -> None:
     """List the engines PATHS create: pool class, settings, connections, factories and routes."""
     targets: List[Path] = list(paths) or [Path(".")]
@@ -199,7 +222,7 @@ def engines(
     except (ConfigError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
     try:
-        facts = {_file_key(path): read_facts(path, settings.project_root) for path in index_files(files, settings)}
+        facts = read_all_facts(index_files(files, settings), settings, jobs)
         index = build_index(facts.values())
         modules = []
         for path in files:

@@ -48,6 +48,9 @@ def parse_jobs(value: object) -> int:
 
 
 def default_jobs() -> int:
+    """The cores this process may run on (its affinity mask where the OS keeps one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
     return os.cpu_count() or 1
 
 

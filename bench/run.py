@@ -1,0 +1,368 @@
+"""Benchmark poollint against a bare libcst parse, ast.parse, ruff and flake8-async.
+
+    python bench/run.py                      # general corpus + dense 100 and 1,000 files
+    python bench/run.py --sizes 100,1000,10000 --repeats 5 --json out.json
+
+Corpora are built on the spot, so the run needs nothing but an environment
+with poollint installed:
+
+- general: the installed sources of fastapi, starlette, sqlalchemy and
+  pydantic, copied to a temporary directory (few files poollint must walk);
+- dense-N: N generated FastAPI + SQLAlchemy modules (bench/generate.py,
+  seeded), every one with routes, dependencies and engines (every file is
+  walked by every rule).
+
+Each figure is the median of --repeats runs. Command-line tools run as
+subprocesses (a cold start every time, imports included); the libcst and
+ast parses run in this process on the same files, reading them included.
+Options poollint may or may not have (--no-cache, --jobs) are detected from
+`poollint check --help` at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+GENERAL_PACKAGES = ("fastapi", "starlette", "sqlalchemy", "pydantic")
+POOLLINT = [sys.executable, "-m", "poollint"]
+
+# Issue 4's targets: poollint cold, one process, against a bare libcst parse of the same files.
+TARGETS = (("dense", 1.3), ("general", 0.5))
+
+
+@dataclass
+class Row:
+    tool: str
+    corpus: str
+    files: int
+    seconds: Optional[float]
+    files_per_s: Optional[float]
+    ratio_to_poollint_cold: Optional[float]
+    peak_rss_mb: Optional[float]
+    note: str = ""
+
+
+def python_files(root: Path) -> List[Path]:
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def build_general(dest: Path) -> Path:
+    root = dest / "general"
+    for name in GENERAL_PACKAGES:
+        module = importlib.import_module(name)
+        source = Path(module.__file__).parent  # type: ignore[arg-type]
+        shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))
+    return root
+
+
+def build_dense(dest: Path, files: int, seed: int) -> Path:
+    root = dest / f"dense-{files}"
+    generate(root, files, seed)
+    return root
+
+
+def run_child(cmd: Sequence[str], cwd: Path) -> Tuple[float, Optional[float], int, str]:
+    """Seconds, peak RSS (MiB) and exit status of one subprocess.
+
+    os.wait4 gives the rusage of that child alone (getrusage(RUSAGE_CHILDREN)
+    keeps the maximum over every child so far, so a later, smaller process
+    would be hidden); peak RSS is unknown where wait4 is missing.
+    """
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        rss: Optional[float] = None
+        if hasattr(os, "wait4"):
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status
+            # Linux reports KiB, macOS bytes.
+            rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        else:
+            proc.wait()
+            elapsed = time.perf_counter() - start
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    return elapsed, rss, proc.returncode, stderr
+
+
+def median_child(cmd: Sequence[str], cwd: Path, repeats: int, prepare: Optional[Callable[[], Path]] = None):
+    times, peaks = [], []
+    for _ in range(repeats):
+        where = prepare() if prepare else cwd
+        elapsed, rss, code, stderr = run_child(cmd, where)
+        if code != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {code}: {stderr.strip()[-2000:]}")
+        times.append(elapsed)
+        if rss is not None:
+            peaks.append(rss)
+    return statistics.median(times), (max(peaks) if peaks else None)
+
+
+def median_inprocess(fn: Callable[[Sequence[Path]], None], files: Sequence[Path], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(files)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def parse_libcst(files: Sequence[Path]) -> None:
+    import libcst
+
+    for path in files:
+        try:
+            libcst.parse_module(path.read_text(encoding="utf-8"))
+        except libcst.ParserSyntaxError:
+            pass
+
+
+def parse_ast(files: Sequence[Path]) -> None:
+    for path in files:
+        try:
+            ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError:
+            pass
+
+
+def poollint_options() -> Dict[str, bool]:
+    text = subprocess.run(POOLLINT + ["check", "--help"], capture_output=True, text=True, check=True).stdout
+    return {"no_cache": "--no-cache" in text, "jobs": "--jobs" in text}
+
+
+def tool_command(name: str) -> Optional[List[str]]:
+    """The command of an optional tool in this environment, or None."""
+    if name == "ruff":
+        try:
+            importlib.import_module("ruff")
+        except ImportError:
+            exe = shutil.which("ruff")
+            return [exe] if exe else None
+        return [sys.executable, "-m", "ruff"]
+    if name == "flake8":
+        try:
+            importlib.import_module("flake8")
+            importlib.import_module("flake8_async")
+        except ImportError:
+            return None
+        return [sys.executable, "-m", "flake8"]
+    raise ValueError(name)
+
+
+def bench_corpus(
+    corpus: str, root: Path, repeats: int, options: Dict[str, bool], scratch: Path, flake8_repeats: int
+) -> List[Row]:
+    files = python_files(root)
+    count = len(files)
+    cold = POOLLINT + ["check", "--exit-zero"]
+    if options["no_cache"]:
+        cold.append("--no-cache")
+    rows: List[Row] = []
+
+    def row(tool: str, seconds: Optional[float], rss: Optional[float] = None, note: str = "") -> None:
+        rows.append(Row(tool, corpus, count, seconds, count / seconds if seconds else None, None, rss, note))
+
+    variants = [("poollint cold -j1", ["--jobs", "1"]), (f"poollint cold -j{os.cpu_count()}", ["--jobs", str(os.cpu_count() or 1)])]
+    if not options["jobs"]:
+        variants = [("poollint cold", [])]
+    for label, extra in variants:
+        seconds, rss = median_child(cold + extra + ["."], root, repeats)
+        row(label, seconds, rss)
+
+    # What every poollint row pays before reading a file: interpreter, imports, rule registry.
+    seconds, rss = median_child(POOLLINT + ["--version"], root, repeats)
+    row("poollint --version", seconds, rss, "startup only")
+
+    copies = iter(range(repeats))
+
+    def fresh_copy() -> Path:
+        target = scratch / f"{corpus}-fix-{next(copies)}"
+        shutil.copytree(root, target)
+        return target
+
+    fix_cmd = cold + (["--jobs", "1"] if options["jobs"] else []) + ["--fix", "."]
+    seconds, rss = median_child(fix_cmd, root, repeats, prepare=fresh_copy)
+    row("poollint --fix" + (" -j1" if options["jobs"] else ""), seconds, rss, "on a fresh copy")
+
+    row("libcst.parse_module", median_inprocess(parse_libcst, files, repeats), None, "in process")
+    row("ast.parse", median_inprocess(parse_ast, files, repeats), None, "in process")
+
+    ruff = tool_command("ruff")
+    if ruff:
+        seconds, rss = median_child(ruff + ["check", "--select", "ASYNC", "--exit-zero", "--no-cache", "."], root, repeats)
+        row("ruff --select ASYNC", seconds, rss, "ruff's default threads")
+    else:
+        row("ruff --select ASYNC", None, None, "skipped: ruff not installed (pip install -e '.[bench]')")
+    flake8 = tool_command("flake8")
+    if flake8:
+        # --select only filters what flake8 reports: pycodestyle, pyflakes and
+        # mccabe still run on every line, so this row is minutes on large corpora.
+        seconds, rss = median_child(flake8 + ["--select", "ASYNC", "--exit-zero", "."], root, flake8_repeats)
+        note = "flake8-async, flake8's default jobs"
+        if flake8_repeats != repeats:
+            note += f", median of {flake8_repeats}"
+        row("flake8 --select ASYNC", seconds, rss, note)
+    else:
+        row("flake8 --select ASYNC", None, None, "skipped: flake8 / flake8-async not installed")
+
+    base = rows[0].seconds
+    for r in rows:
+        if r.seconds and base:
+            r.ratio_to_poollint_cold = r.seconds / base
+    return rows
+
+
+def targets(rows: Sequence[Row]) -> List[Dict[str, object]]:
+    """Issue 4's ratios: poollint cold (one process) over a bare libcst parse."""
+    results = []
+    for kind, limit in TARGETS:
+        corpora = sorted({r.corpus for r in rows if r.corpus == kind or r.corpus.startswith(kind + "-")})
+        for corpus in corpora:
+            mine = {r.tool: r for r in rows if r.corpus == corpus}
+            cold = mine.get("poollint cold -j1") or mine.get("poollint cold")
+            parse = mine.get("libcst.parse_module")
+            if not (cold and parse and cold.seconds and parse.seconds):
+                continue
+            ratio = cold.seconds / parse.seconds
+            results.append(
+                {
+                    "corpus": corpus,
+                    "target": f"{cold.tool} <= {limit}x libcst parse",
+                    "limit": limit,
+                    "ratio": round(ratio, 3),
+                    "met": ratio <= limit,
+                    # Positive: the share of the time to cut to meet it; negative: the headroom.
+                    "by": round((ratio - limit) / ratio, 3),
+                }
+            )
+    return results
+
+
+def fmt(value: Optional[float], spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(rows: Sequence[Row]) -> str:
+    head = ["tool", "corpus", "files", "seconds", "files/s", "x poollint cold", "peak RSS MiB", "note"]
+    body = [
+        [
+            r.tool,
+            r.corpus,
+            str(r.files),
+            fmt(r.seconds, ".3f"),
+            fmt(r.files_per_s, ".0f"),
+            fmt(r.ratio_to_poollint_cold, ".2f"),
+            fmt(r.peak_rss_mb, ".0f"),
+            r.note,
+        ]
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in [head] + body]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def target_lines(results: Sequence[Dict[str, object]]) -> List[str]:
+    lines = []
+    for t in results:
+        by = float(t["by"])  # type: ignore[arg-type]
+        if t["met"]:
+            how = f"met, {abs(by):.0%} headroom"
+        else:
+            how = f"MISSED by {float(t['ratio']) - float(t['limit']):.2f}x (needs {by:.0%} less time)"  # type: ignore[arg-type]
+        lines.append(f"- {t['corpus']}: {t['target']}: {t['ratio']:.2f}x, {how}")
+    return lines
+
+
+def environment(options: Dict[str, bool]) -> Dict[str, object]:
+    from poollint import __version__
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: Dict[str, Optional[str]] = {"poollint": __version__, "libcst": version("libcst")}
+    for name in GENERAL_PACKAGES:
+        versions[name] = getattr(importlib.import_module(name), "__version__", "?")
+    for tool in ("ruff", "flake8", "flake8-async"):
+        try:
+            versions[tool] = version(tool)
+        except PackageNotFoundError:
+            versions[tool] = None
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+        "poollint_options": options,
+        "versions": versions,
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000", help="dense corpus sizes, comma-separated (default 100,1000)")
+    parser.add_argument("--with-10000", action="store_true", help="also the 10,000-file dense corpus (slow)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--flake8-repeats", type=int, help="repeats of the (slow) flake8 row; default --repeats")
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--no-general", action="store_true", help="skip the installed-packages corpus")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json", help="where to write the results")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.with_10000 and 10000 not in sizes:
+        sizes.append(10000)
+
+    options = poollint_options()
+    rows: List[Row] = []
+    with tempfile.TemporaryDirectory(prefix="poollint-bench-") as tmp:
+        work = Path(tmp)
+        corpora: List[Tuple[str, Path]] = []
+        if not args.no_general:
+            corpora.append(("general", build_general(work)))
+        for size in sizes:
+            corpora.append((f"dense-{size}", build_dense(work, size, args.seed)))
+        for name, root in corpora:
+            print(f"benchmarking {name} ({len(python_files(root))} files) ...", file=sys.stderr, flush=True)
+            scratch = work / "scratch"
+            scratch.mkdir(exist_ok=True)
+            rows.extend(bench_corpus(name, root, args.repeats, options, scratch, args.flake8_repeats or args.repeats))
+            shutil.rmtree(scratch)
+
+    results = targets(rows)
+    env = environment(options)
+    print(
+        f"poollint {env['versions']['poollint']}, Python {env['python']}, {env['cores']} cores, "
+        f"{env['date']}, median of {args.repeats}"
+    )
+    print(table(rows))
+    print("\nIssue 4 targets:")
+    print("\n".join(target_lines(results)) or "- (no corpus to compare)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"environment": env, "repeats": args.repeats, "seed": args.seed, "rows": [asdict(r) for r in rows], "targets": results}
+    args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -69,6 +69,16 @@ class Resource:
     # The engine (qualified name) it draws connections from, when known.
     engine: Optional[str] = None
 
+    def origin_note(self, name: str) -> str:
+        """` (from AsyncSessionLocal, app/db.py:7)` after a value called `name`, or
+        nothing when it adds nothing (the value is the factory itself)."""
+        parts = []
+        if self.origin and self.origin != name:
+            parts.append(f"from {self.origin}")
+        if self.origin_where:
+            parts.append(self.origin_where)
+        return f" ({', '.join(parts)})" if parts else ""
+
     @property
     def label(self) -> str:
         return f"{'async' if self.is_async else 'sync'} {self.kind}"

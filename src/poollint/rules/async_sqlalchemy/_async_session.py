@@ -80,16 +80,6 @@ def is_coroutine_method(resource: Resource, method: str) -> bool:
     return method in COROUTINE_METHODS.get(resource.kind, frozenset())
 
 
-def origin_text(resource: Resource, name: str) -> str:
-    """` (from AsyncSessionLocal, app/db.py:7)`, or nothing when it adds nothing."""
-    parts = []
-    if resource.origin and resource.origin != name:
-        parts.append(f"from {resource.origin}")
-    if resource.origin_where:
-        parts.append(resource.origin_where)
-    return f" ({', '.join(parts)})" if parts else ""
-
-
 def short_code(module: cst.Module, node: cst.CSTNode, limit: int = 40) -> str:
     text = " ".join(module.code_for_node(node).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -14,7 +14,6 @@ from poollint.rules.async_sqlalchemy._async_session import (
     ASYNC_CONNECTION_COROUTINES,
     ASYNC_SESSION_COROUTINES,
     async_resource,
-    origin_text,
     short_code,
 )
 from poollint.rules.event_loop._blocking import AsyncBodyRule
@@ -725,7 +724,7 @@ class AsyncSessionSharedAcrossTasks(AsyncBodyRule):
             node,
             label=resource.label,
             name=name,
-            origin=origin_text(resource, name),
+            origin=resource.origin_note(name),
             what=what,
             where=self.ctx.describe(scope),
             kind=resource.kind,

@@ -8,7 +8,7 @@ import libcst as cst
 
 from poollint import names
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, PoolRule, Valid
-from poollint.rules.async_sqlalchemy._async_session import origin_text, short_code
+from poollint.rules.async_sqlalchemy._async_session import short_code
 
 _ASYNC_MAKER = "async_sessionmaker"
 _SCOPED_SESSIONS = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
@@ -116,7 +116,7 @@ class SyncSessionmakerForAsyncEngine(PoolRule):
             fix=self._fix(node),
             name=f" `{name}`" if name else "",
             engine=engine,
-            origin=origin_text(resource, engine),
+            origin=resource.origin_note(engine),
         )
 
     def _fix(self, node: cst.Call) -> Optional[Fix]:

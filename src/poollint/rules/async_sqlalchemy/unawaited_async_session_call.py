@@ -10,7 +10,6 @@ from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, Valid
 from poollint.rules.async_sqlalchemy._async_session import (
     async_resource,
     is_coroutine_method,
-    origin_text,
     short_code,
 )
 from poollint.rules.event_loop._blocking import BlockingCallRule
@@ -255,7 +254,7 @@ class UnawaitedAsyncSessionCall(BlockingCallRule):
             call=f"{name}.{method}",
             label=resource.label,
             name=name,
-            origin=origin_text(resource, name),
+            origin=resource.origin_note(name),
             where=self.ctx.describe(scope),
             consequence=consequence,
         )

@@ -281,7 +281,7 @@ class SyncSessionInAsync(AsyncBodyRule):
         message = _HELPER_MESSAGE.format(
             helper=_one_line(self.ctx.module.code_for_node(node.func)),
             label=resource.label,
-            origin=self._origin(resource, name),
+            origin=resource.origin_note(name),
             call=f"{name}.{method}",
             defined=f"{facts.path}:{line}",
             where=self.ctx.describe(scope),
@@ -311,19 +311,11 @@ class SyncSessionInAsync(AsyncBodyRule):
             {
                 "label": resource.label,
                 "name": name,
-                "origin": self._origin(resource, name),
+                "origin": resource.origin_note(name),
                 "call": call,
                 "where": self.ctx.describe(scope),
             },
         )
-
-    def _origin(self, resource: Resource, name: str) -> str:
-        parts = []
-        if resource.origin and resource.origin != name:
-            parts.append(f"from {resource.origin}")
-        if resource.origin_where:
-            parts.append(resource.origin_where)
-        return f" ({', '.join(parts)})" if parts else ""
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         state = self.functions.pop(original_node, None)

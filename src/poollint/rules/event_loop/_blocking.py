@@ -244,7 +244,9 @@ class BlockingCallRule(AsyncBodyRule):
     def visit_Call(self, node: cst.Call) -> None:
         self.tight.add(node.func)
         scope = self.ctx.async_function()
-        if scope is None or self.in_startup_hook():
+        if scope is None or self.in_startup_hook() or node in self.awaited_nodes:
+            # An awaited call is some async API (an AsyncClient, asyncio's
+            # Process, anyio.Path, an async driver), whatever its names say.
             return
         qualified = None if self.bound_by_comprehension(node.func) else self.ctx.qualified_name(node.func)
         spelled = self.blocking_call(qualified, node)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Dict, Hashable, Optional, Tuple
 
-import libcst as cst
 
 from poollint.rule import FixAvailability, Invalid, Valid
 from poollint.rules.event_loop._blocking import ValueTrackingRule
@@ -145,12 +144,6 @@ class BlockingDbDriver(ValueTrackingRule):
         what, driver = kind  # type: ignore[misc]
         methods = _CONNECTION_IO if what == "connection" else _CURSOR_IO
         return f"{receiver}.{method}() ({driver} {what})" if method in methods else None
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if node in self.awaited_nodes:
-            # `await conn.execute()` is an async driver, whatever the names say.
-            return
-        super().visit_Call(node)
 
     VALID = [
         Valid(

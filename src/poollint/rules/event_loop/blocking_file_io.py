@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Hashable, Optional
 
-import libcst as cst
 
 from poollint.rule import FixAvailability, Invalid, Valid
 from poollint.rules.event_loop._blocking import ValueTrackingRule
@@ -125,12 +124,6 @@ class BlockingFileIo(ValueTrackingRule):
 
     def method_call(self, kind: Hashable, receiver: str, method: str) -> Optional[str]:
         return f"{receiver}.{method}() (pathlib.Path)" if kind == _PATH and method in _PATH_IO else None
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if node in self.awaited_nodes:
-            # `await path.read_text()` is an async path (anyio, trio), whatever the names say.
-            return
-        super().visit_Call(node)
 
     VALID = [
         Valid(

@@ -205,12 +205,6 @@ class BlockingHttp(BlockingCallRule):
             self.pending.append((node, name, method, self.ctx.describe(scope)))
         return None
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if node in self.awaited_nodes:
-            # `await x.get()` is some async client; whatever it is, not ours.
-            return
-        super().visit_Call(node)
-
     def leave_Module(self, original_node: cst.Module) -> None:
         for node, name, method, where in self.pending:
             constructor = self.module_clients.get(name)

@@ -87,12 +87,6 @@ class BlockingSubprocess(BlockingCallRule):
     TRIGGERS = ("subprocess", "system", "popen")
     BLOCKING_CALLS = _WAITING_FUNCTIONS
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if node in self.awaited_nodes:
-            # `await proc.wait()` is asyncio's Process, whatever the names say.
-            return
-        super().visit_Call(node)
-
     def blocking_call(self, qualified: Optional[str], node: cst.Call) -> Optional[str]:
         spelled = super().blocking_call(qualified, node)
         if spelled is not None:

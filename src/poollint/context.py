@@ -67,6 +67,9 @@ class RawReport:
     node: cst.CSTNode
     message: Message
     fix: Optional["Fix"]
+    # The statements the walk was in when the rule reported, innermost last:
+    # where the position lookup searches for the node first.
+    hints: Tuple[cst.CSTNode, ...] = ()
 
 
 def dotted_name(expr: cst.BaseExpression) -> Optional[str]:
@@ -103,6 +106,7 @@ class FileContext:
         self.module = module
         self.scopes: List[Scope] = [Scope(module, "module", "")]
         self.reports: List[RawReport] = []
+        self.statements: List[cst.CSTNode] = []
         self._is_script: Optional[bool] = None
 
     # -- scopes ------------------------------------------------------------------
@@ -123,6 +127,12 @@ class FileContext:
         elif isinstance(node, cst.Lambda):
             params = {p.name.value for p in _all_params(node.params)}
             self.scopes.append(Scope(node, "lambda", self.scopes[-1].qualname, params=params))
+
+    def enter_statement(self, node: cst.CSTNode) -> None:
+        self.statements.append(node)
+
+    def exit_statement(self, node: cst.CSTNode) -> None:
+        self.statements.pop()
 
     def exit(self, node: cst.CSTNode) -> None:
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
@@ -246,7 +256,7 @@ class FileContext:
 
     # -- reporting ---------------------------------------------------------------
     def report(self, rule: "PoolRule", node: cst.CSTNode, message: Message, fix: Optional["Fix"]) -> None:
-        self.reports.append(RawReport(rule.CODE, node, message, fix))
+        self.reports.append(RawReport(rule.CODE, node, message, fix, tuple(self.statements)))
 
 
 def _all_params(params: cst.Parameters) -> List[cst.Param]:

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from poollint.context import FileContext, RawReport
 from poollint.facts import ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.noqa import is_suppressed, noqa_lines
+from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
 from poollint.rule import Diagnostic, FixSafety, PoolRule
 from poollint.walk import walk
@@ -168,6 +168,7 @@ def check_file(
         return result
 
     module_facts = facts.facts or ModuleFacts(module="", path=str(path))
+    current = source  # the bytes `module` was parsed from, or generated after a fix
     # Fixes found broken are not tried again in later rounds. Keyed by what
     # they replace, since an earlier fix (an added import) may shift lines.
     dropped: set = set()
@@ -177,7 +178,7 @@ def check_file(
 
     try:
         for _round in range(MAX_FIX_ROUNDS):
-            diagnostics = _run_rules(path, module, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
             fixes = [
                 d
                 for d in diagnostics
@@ -197,14 +198,15 @@ def check_file(
                 result.original = source
             result.fixed += outcome.applied
             module = outcome.module
-            refreshed = read_facts(path, None, module.bytes)
+            current = module.bytes
+            refreshed = read_facts(path, None, current)
             if refreshed.facts is not None:
                 refreshed.facts.module = module_facts.module
                 refreshed.facts.path = module_facts.path
                 module_facts = refreshed.facts
                 index = index.with_module(module_facts)
         else:
-            diagnostics = _run_rules(path, module, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
     except RecursionError:
         result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to check"))
         return result
@@ -234,12 +236,16 @@ def _dispatch_tables(ctx: FileContext, rules: Sequence[PoolRule]):  # type: igno
     leaves: Dict[type, List[Callable[[cst.CSTNode], object]]] = {}
     for scope_type in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
         visits[scope_type] = [ctx.enter]
+    for statement_type in UNIT_TYPES:
+        visits.setdefault(statement_type, []).append(ctx.enter_statement)
     for rule in rules:
         for name, kind, node_type in _rule_methods(type(rule)):
             table = visits if kind == "visit" else leaves
             table.setdefault(getattr(cst, node_type), []).append(getattr(rule, name))
     for scope_type in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
         leaves.setdefault(scope_type, []).append(ctx.exit)
+    for statement_type in UNIT_TYPES:
+        leaves.setdefault(statement_type, []).append(ctx.exit_statement)
     return visits, leaves
 
 
@@ -266,6 +272,7 @@ def _rule_methods(rule: Type[PoolRule]) -> List[Tuple[str, str, str]]:
 def _run_rules(
     path: Path,
     module: cst.Module,
+    source: bytes,
     facts: ModuleFacts,
     index: ProjectIndex,
     settings: object,
@@ -277,9 +284,8 @@ def _run_rules(
     walk(module, *_dispatch_tables(ctx, instances))
     if not ctx.reports:
         return []
-    # Positions cost a pass over the whole tree: only files with findings pay it.
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    noqa = noqa_lines(module.code)
+    positions = Positions(module, source)
+    noqa = noqa_lines(source)
     diagnostics = []
     seen = set()
     for report in ctx.reports:
@@ -293,11 +299,11 @@ def _run_rules(
     return diagnostics
 
 
-def _to_diagnostic(report: RawReport, positions) -> Diagnostic:  # type: ignore[no-untyped-def]
-    where = positions[report.node]
+def _to_diagnostic(report: RawReport, positions: Positions) -> Diagnostic:
+    where = positions.range_of(report.node, report.hints)
     message = report.message
     if not isinstance(message, str):
-        message = message(lambda node: positions[node].start.line)
+        message = message(lambda node: positions.range_of(node, report.hints).start.line)
     diagnostic = Diagnostic(
         code=report.code,
         message=message,

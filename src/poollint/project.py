@@ -133,6 +133,10 @@ class ProjectIndex:
         self._resolved: Dict[Optional[str], Optional[Tuple[ModuleFacts, str, str]]] = {}
         self._per_request: Optional[Set[Tuple[str, str]]] = None
         self._request_parents: Optional[Dict[Tuple[str, str], Optional[Tuple[str, str]]]] = None
+        # Engine -> its users. Rules ask once per create_engine() call in every
+        # file: computed per engine once, or each file would scan the project.
+        self._async_users: Optional[Dict[str, List[Tuple[ModuleFacts, FunctionFact, Resource]]]] = None
+        self._users: Dict[str, List[Tuple[ModuleFacts, FunctionFact, Resource]]] = {}
 
     def triggers_of(self, rule: type) -> Tuple[bytes, ...]:
         """A rule's trigger substrings for this project, encoded, computed once per rule.
@@ -554,19 +558,30 @@ class ProjectIndex:
     def async_users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
         """Async functions that do I/O on a session or connection drawn from
         `engine`, or on the engine itself (`engine.connect()`)."""
-        users = []
+        if self._async_users is None:
+            self._async_users = self._collect_async_users()
+        return list(self._async_users.get(engine, ()))
+
+    def _collect_async_users(self) -> Dict[str, List[Tuple[ModuleFacts, FunctionFact, Resource]]]:
+        """Every engine's async users, in one scan of the project (each function
+        counted once, for the first sync resource of that engine it uses)."""
+        users: Dict[str, List[Tuple[ModuleFacts, FunctionFact, Resource]]] = {}
         for facts in self.modules.values():
             for fn in facts.functions.values():
                 if not fn.is_async:
                     continue
+                engines_seen: Set[str] = set()
                 for name in sorted(fn.io_names):
                     if name in fn.local_names:
                         resource = self.of_local(fn, name)
                     else:
                         resource = self.of_global(qualify_dotted(facts, fn, name))
-                    if resource is not None and not resource.is_async and resource.engine == engine:
-                        users.append((facts, fn, resource))
-                        break
+                    if resource is None or resource.is_async or resource.engine is None:
+                        continue
+                    if resource.engine in engines_seen:
+                        continue
+                    engines_seen.add(resource.engine)
+                    users.setdefault(resource.engine, []).append((facts, fn, resource))
         return users
 
     def users_of_engine(self, engine: str) -> List[Tuple[ModuleFacts, FunctionFact, Resource]]:
@@ -576,6 +591,8 @@ class ProjectIndex:
         one used by a dependency they declare, a project function they call
         or a function nested in them.
         The resource is the first such use found; sorted by path and line."""
+        if engine in self._users:
+            return list(self._users[engine])
         if self._routes is None:
             self._routes = self._collect_routes()
         seen: Dict[Tuple[str, str], Optional[Resource]] = {}
@@ -587,7 +604,8 @@ class ProjectIndex:
             if resource is not None:
                 users.append((facts, fn, resource))
         users.sort(key=lambda user: (user[0].path, user[1].line, user[1].qualname))
-        return users  # type: ignore[return-value]
+        self._users[engine] = users  # type: ignore[assignment]
+        return list(users)  # type: ignore[arg-type]
 
     def _engine_use(
         self,

@@ -1,0 +1,275 @@
+"""Line and column of the nodes rules report, without a pass over the whole tree.
+
+libcst's PositionProvider generates the code of the entire module to learn
+where each node is: on files with findings that cost four times the parse.
+A finding needs the position of one or two nodes. Python's `ast` knows the
+line and column of every statement, at a tenth of libcst's parse cost, and
+statements appear in the same order in both trees. So: find the statement
+that holds the reported node, generate the code of that statement alone
+(with the indentation of the blocks around it), and shift its lines to where
+`ast` says the statement starts.
+
+Every shortcut is checked (the statement count of both trees, the kind of
+each paired statement, and the anchor's line and column); if anything
+disagrees, or the node is not found, the file falls back to libcst's own
+provider. Positions are therefore always libcst's.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import libcst as cst
+from libcst._position import CodePosition, CodeRange
+from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+from poollint.walk import _syntax_fields
+
+# The statements codegen can start from: every element of a block's body.
+UNIT_TYPES: Tuple[type, ...] = (
+    cst.SimpleStatementLine,
+    cst.FunctionDef,
+    cst.ClassDef,
+    cst.If,
+    cst.For,
+    cst.While,
+    cst.With,
+    cst.Try,
+    cst.Match,
+) + ((cst.TryStar,) if hasattr(cst, "TryStar") else ())
+
+# What each libcst compound statement is called in `ast`.
+_AST_NAMES: Dict[type, Tuple[str, ...]] = {
+    cst.FunctionDef: ("FunctionDef", "AsyncFunctionDef"),
+    cst.ClassDef: ("ClassDef",),
+    cst.If: ("If",),
+    cst.For: ("For", "AsyncFor"),
+    cst.While: ("While",),
+    cst.With: ("With", "AsyncWith"),
+    cst.Try: ("Try",),
+    cst.Match: ("Match",),
+}
+if hasattr(cst, "TryStar"):
+    _AST_NAMES[cst.TryStar] = ("TryStar",)
+_AST_COMPOUND = frozenset(name for names in _AST_NAMES.values() for name in names)
+
+
+class _Mismatch(Exception):
+    """The two trees do not line up: use libcst's provider for this file."""
+
+
+class _Unit:
+    __slots__ = ("node", "indents", "line", "column")
+
+    def __init__(self, node: cst.CSTNode, indents: Tuple[str, ...]) -> None:
+        self.node = node
+        self.indents = indents
+        self.line = 0
+        self.column = 0
+
+
+class Positions:
+    """Where nodes of one module are, computed on demand."""
+
+    def __init__(self, module: cst.Module, source: bytes) -> None:
+        self.module = module
+        self.source = source
+        self._units: Optional[Dict[int, _Unit]] = None
+        self._by_unit: Dict[int, Dict[cst.CSTNode, CodeRange]] = {}
+        self._full: Optional[object] = None
+        self._found: Dict[int, Optional[cst.CSTNode]] = {}
+
+    def range_of(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode] = ()) -> CodeRange:
+        """The position of `node`; `hints` are statements that may hold it,
+        innermost last (the statements the walk was in when it was reported)."""
+        if self._full is None:
+            try:
+                found = self._fast(node, hints)
+            except _Mismatch:
+                found = None
+            if found is not None:
+                return found
+        return self._provider()[node]
+
+    def _provider(self):  # type: ignore[no-untyped-def]
+        if self._full is None:
+            self._full = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._full
+
+    # -- the shortcut --------------------------------------------------------
+    def _fast(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode]) -> Optional[CodeRange]:
+        units = self._unit_table()
+        unit = self._unit_holding(node, hints, units)
+        if unit is None:
+            return None
+        ranges = self._by_unit.get(id(unit.node))
+        if ranges is None:
+            ranges = self._generate(unit)
+            self._by_unit[id(unit.node)] = ranges
+        return ranges.get(node)
+
+    def _unit_table(self) -> Dict[int, _Unit]:
+        if self._units is None:
+            self._units = _pair_statements(self.module, self.source)
+        return self._units
+
+    def _unit_holding(
+        self, node: cst.CSTNode, hints: Sequence[cst.CSTNode], units: Dict[int, _Unit]
+    ) -> Optional[_Unit]:
+        if id(node) in units:
+            return units[id(node)]
+        if id(node) in self._found:
+            holder = self._found[id(node)]
+            return units[id(holder)] if holder is not None else None
+        holder = None
+        for hint in reversed(tuple(hints)):
+            holder = _innermost_unit(hint, node, units)
+            if holder is not None:
+                break
+        else:
+            holder = _innermost_unit(self.module, node, units)
+        self._found[id(node)] = holder
+        return units[id(holder)] if holder is not None else None
+
+    def _generate(self, unit: _Unit) -> Dict[cst.CSTNode, CodeRange]:
+        provider = PositionProvider()
+        state = PositionProvidingCodegenState(
+            default_indent=self.module.default_indent,
+            default_newline=self.module.default_newline,
+            provider=provider,
+        )
+        state.indent_tokens = list(unit.indents)
+        unit.node._codegen(state)
+        computed: Dict[cst.CSTNode, CodeRange] = provider._computed
+        node = unit.node
+        anchor = node.body[0] if isinstance(node, cst.SimpleStatementLine) else node
+        start = computed[anchor].start
+        if start.column != unit.column:
+            raise _Mismatch("anchor column")
+        shift = unit.line - start.line
+        if shift == 0:
+            return computed
+        return {
+            key: CodeRange(
+                CodePosition(where.start.line + shift, where.start.column),
+                CodePosition(where.end.line + shift, where.end.column),
+            )
+            for key, where in computed.items()
+        }
+
+
+def _innermost_unit(root: cst.CSTNode, target: cst.CSTNode, units: Dict[int, _Unit]) -> Optional[cst.CSTNode]:
+    """The innermost statement unit under `root` (or `root` itself) holding `target`."""
+    stack: List[Tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
+    node_class = cst.CSTNode
+    while stack:
+        node, holder = stack.pop()
+        if id(node) in units:
+            holder = node
+        if node is target:
+            return holder
+        for name in _syntax_fields(type(node)):
+            value = getattr(node, name, None)
+            if isinstance(value, node_class):
+                stack.append((value, holder))
+            elif isinstance(value, (tuple, list)):
+                stack.extend((item, holder) for item in value if isinstance(item, node_class))
+    return None
+
+
+# -- pairing libcst statements with ast statements -----------------------------
+def _pair_statements(module: cst.Module, source: bytes) -> Dict[int, _Unit]:
+    """Each statement unit of `module`, with the line and column `ast` gives it."""
+    entries: List[Tuple[Optional[_Unit], Optional[type]]] = []
+    _cst_block(module.body, (), module.default_indent, entries)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise _Mismatch(f"ast cannot parse: {exc}") from None
+    statements: List[ast.stmt] = []
+    _ast_block(tree.body, statements)
+    if len(statements) != len(entries):
+        raise _Mismatch("statement counts differ")
+    units: Dict[int, _Unit] = {}
+    for (unit, kind), statement in zip(entries, statements):
+        ast_name = type(statement).__name__
+        if kind is None:
+            if ast_name in _AST_COMPOUND:
+                raise _Mismatch("a simple statement paired with a compound one")
+        elif ast_name not in _AST_NAMES[kind]:
+            raise _Mismatch(f"{kind.__name__} paired with {ast_name}")
+        if unit is not None:
+            unit.line = statement.lineno
+            unit.column = statement.col_offset
+            units[id(unit.node)] = unit
+    return units
+
+
+def _cst_block(
+    body: Sequence[cst.CSTNode],
+    indents: Tuple[str, ...],
+    default_indent: str,
+    out: List[Tuple[Optional[_Unit], Optional[type]]],
+) -> None:
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            out.append((_Unit(statement, indents), None))
+            out.extend((None, None) for _ in statement.body[1:])
+        else:
+            _cst_compound(statement, _Unit(statement, indents), indents, default_indent, out)
+
+
+def _cst_compound(
+    statement: cst.CSTNode,
+    unit: Optional[_Unit],
+    indents: Tuple[str, ...],
+    default_indent: str,
+    out: List[Tuple[Optional[_Unit], Optional[type]]],
+) -> None:
+    kind = type(statement)
+    if kind not in _AST_NAMES:
+        raise _Mismatch(f"unexpected statement {kind.__name__}")
+    out.append((unit, kind))
+
+    def suite(block: cst.BaseSuite, outer: Tuple[str, ...] = indents) -> None:
+        if isinstance(block, cst.IndentedBlock):
+            indent = block.indent if block.indent is not None else default_indent
+            _cst_block(block.body, outer + (indent,), default_indent, out)
+        else:  # `if x: a; b` on the header's line: statements, but no units
+            out.extend((None, None) for _ in block.body)
+
+    if isinstance(statement, cst.Match):
+        # The cases sit one level in, and their bodies one more.
+        cases = indents + (statement.indent if statement.indent is not None else default_indent,)
+        for case in statement.cases:
+            suite(case.body, cases)
+    else:
+        suite(statement.body)  # type: ignore[attr-defined]
+    for handler in getattr(statement, "handlers", ()):
+        suite(handler.body)
+    orelse = getattr(statement, "orelse", None)
+    if isinstance(orelse, cst.If):  # elif: its own ast statement, generated with its parent
+        _cst_compound(orelse, None, indents, default_indent, out)
+    elif orelse is not None:
+        suite(orelse.body)
+    finalbody = getattr(statement, "finalbody", None)
+    if finalbody is not None:
+        suite(finalbody.body)
+
+
+def _ast_block(body: Sequence[ast.stmt], out: List[ast.stmt]) -> None:
+    for statement in body:
+        out.append(statement)
+        if type(statement).__name__ not in _AST_COMPOUND:
+            continue
+        # In source order: a Match's body is its cases, Try's handlers come
+        # between body and orelse.
+        for case in getattr(statement, "cases", ()):
+            _ast_block(case.body, out)
+        _ast_block(getattr(statement, "body", ()), out)
+        for handler in getattr(statement, "handlers", ()):
+            _ast_block(handler.body, out)
+        _ast_block(getattr(statement, "orelse", ()), out)
+        _ast_block(getattr(statement, "finalbody", ()), out)

@@ -1,0 +1,179 @@
+"""The position shortcut must agree with libcst's PositionProvider, node for node."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from poollint.positions import Positions
+from poollint.walk import _syntax_fields
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TRICKY = {
+    "decorators_and_comments": '''
+import functools
+
+# a comment before the decorator
+
+@functools.lru_cache(
+    maxsize=None,
+)
+# between decorator and def
+async def f(a, b=1):  # trailing
+    """Doc."""
+    x = a; y = b
+    if x: return y
+    return {"k": [x, y]}
+
+
+class C(object):
+
+    def m(self):
+        def inner():
+            return self
+        return inner
+''',
+    "branches": '''
+def g(n):
+    if n == 1:
+        a = 1
+    elif n == 2:
+        a = 2
+    elif n == 3: a = 3
+    else:
+        a = 4
+    for i in range(n):
+        pass
+    else:
+        a += i
+    while n:
+        n -= 1
+    else:
+        pass
+    try:
+        a = 1 / n
+    except ZeroDivisionError as e:
+        a = 0
+    except (ValueError, TypeError):
+        raise
+    else:
+        a += 1
+    finally:
+        a -= 1
+    with open("f") as fh, open("g") as gh:
+        data = fh.read()
+    return a
+''',
+    "async_and_continuations": '''
+async def h(session):
+    async with session.begin() as tx:
+        async for row in tx.stream(
+            "select 1",
+        ):
+            value = row \\
+                + 1
+    total = (1 +
+             2)
+    text = "naïve café"; other = h(text)
+    return """multi
+line""" + str(total)
+''',
+    "tabs_and_crlf": "def t():\r\n\tif True:\r\n\t\tx = 1\r\n\treturn x\r\n",
+    "form_feed": "import os\n\x0c\ndef ff():\n    return os.sep\n",
+    "match": '''
+def m(command):
+    match command.split():
+        case [action]:
+            return action
+        case [action, obj] if obj:
+            return obj
+        case _:
+            return None
+''',
+}
+if sys.version_info >= (3, 11):
+    TRICKY["try_star"] = '''
+def s():
+    try:
+        pass
+    except* ValueError:
+        x = 1
+    except* TypeError as group:
+        x = group
+'''
+
+
+def _all_nodes(module: cst.Module) -> List[cst.CSTNode]:
+    found: List[cst.CSTNode] = []
+    stack: List[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for name in _syntax_fields(type(node)):
+            value = getattr(node, name, None)
+            if isinstance(value, cst.CSTNode):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
+
+
+def _assert_agrees(source: bytes) -> None:
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = Positions(module, source)
+    nodes = [node for node in _all_nodes(module) if node is not module]
+    for node in nodes:
+        assert positions.range_of(node) == expected[node], (type(node).__name__, module.code_for_node(node))
+    assert positions._full is None, "fell back to libcst's provider"
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_agrees_with_libcst_on_tricky_layouts(name: str) -> None:
+    _assert_agrees(TRICKY[name].encode())
+
+
+def _sources() -> List[Path]:
+    files = sorted((ROOT / "tests" / "fixtures").rglob("*.py")) + sorted((ROOT / "examples").rglob("*.py"))
+    return [path for path in files if "fixed" not in path.parts]
+
+
+def test_agrees_with_libcst_on_every_fixture() -> None:
+    checked = 0
+    for path in _sources():
+        source = path.read_bytes()
+        try:
+            cst.parse_module(source)
+        except Exception:
+            continue  # the syntax-error fixtures
+        _assert_agrees(source)
+        checked += 1
+    assert checked > 50
+
+
+def test_hints_find_the_statement_without_searching_the_module() -> None:
+    source = b"def f():\n    x = 1\n    return g(x)\n"
+    module = cst.parse_module(source)
+    function = module.body[0]
+    call = function.body.body[1].body[0].value
+    positions = Positions(module, source)
+    where = positions.range_of(call, hints=(function,))
+    assert (where.start.line, where.start.column, where.end.column) == (3, 11, 15)
+
+
+def test_falls_back_to_libcst_when_the_trees_disagree(monkeypatch: pytest.MonkeyPatch) -> None:
+    import poollint.positions as positions_module
+
+    source = b"x = 1\ny = f(x)\n"
+    module = cst.parse_module(source)
+    monkeypatch.setattr(positions_module, "_ast_block", lambda body, out: out.extend(body[:1]))
+    positions = Positions(module, source)
+    call = module.body[1].body[0].value
+    assert positions.range_of(call).start.line == 2
+    assert positions._full is not None

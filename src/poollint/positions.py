@@ -79,7 +79,9 @@ class Positions:
         self._units: Optional[Dict[int, _Unit]] = None
         self._by_unit: Dict[int, Dict[cst.CSTNode, CodeRange]] = {}
         self._full: Optional[object] = None
+        # id(node) -> the innermost unit holding it, once the module is mapped.
         self._found: Dict[int, Optional[cst.CSTNode]] = {}
+        self._mapped_all = False
 
     def range_of(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode] = ()) -> CodeRange:
         """The position of `node`; `hints` are statements that may hold it,
@@ -120,17 +122,16 @@ class Positions:
     ) -> Optional[_Unit]:
         if id(node) in units:
             return units[id(node)]
-        if id(node) in self._found:
-            holder = self._found[id(node)]
-            return units[id(holder)] if holder is not None else None
-        holder = None
         for hint in reversed(tuple(hints)):
             holder = _innermost_unit(hint, node, units)
             if holder is not None:
-                break
-        else:
-            holder = _innermost_unit(self.module, node, units)
-        self._found[id(node)] = holder
+                return units[id(holder)]
+        if not self._mapped_all:
+            # Not under any hint: map every node of the module once, so
+            # further misses cost a lookup rather than another search.
+            _map_units(self.module, units, self._found)
+            self._mapped_all = True
+        holder = self._found.get(id(node))
         return units[id(holder)] if holder is not None else None
 
     def _generate(self, unit: _Unit) -> Dict[cst.CSTNode, CodeRange]:
@@ -177,6 +178,22 @@ def _innermost_unit(root: cst.CSTNode, target: cst.CSTNode, units: Dict[int, _Un
             elif isinstance(value, (tuple, list)):
                 stack.extend((item, holder) for item in value if isinstance(item, node_class))
     return None
+
+
+def _map_units(root: cst.CSTNode, units: Dict[int, _Unit], found: Dict[int, Optional[cst.CSTNode]]) -> None:
+    stack: List[Tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
+    node_class = cst.CSTNode
+    while stack:
+        node, holder = stack.pop()
+        if id(node) in units:
+            holder = node
+        found[id(node)] = holder
+        for name in _syntax_fields(type(node)):
+            value = getattr(node, name, None)
+            if isinstance(value, node_class):
+                stack.append((value, holder))
+            elif isinstance(value, (tuple, list)):
+                stack.extend((item, holder) for item in value if isinstance(item, node_class))
 
 
 # -- pairing libcst statements with ast statements -----------------------------

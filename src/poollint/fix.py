@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
 from poollint.rule import Diagnostic, Fix, FixSafety
 
@@ -75,6 +73,10 @@ def _transform(module: cst.Module, diagnostics: Sequence[Diagnostic]) -> Tuple[c
     new_module = module.visit(replacer)
     imports = [request for d in replacer.applied for request in d.fix.imports]  # type: ignore[union-attr]
     if imports:
+        # libcst.codemod costs a third of poollint's start-up: only runs that fix pay it.
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor
+
         context = CodemodContext()
         for module_name, obj in imports:
             AddImportsVisitor.add_needed_import(context, module_name, obj)

@@ -146,6 +146,9 @@ class ModuleFacts:
     # calls (`client = httpx.AsyncClient()`, `lock = asyncio.Lock()`); None
     # when it is assigned anything else too.
     constructed: Dict[str, Optional[str]] = field(default_factory=dict)
+    # Digest of the source the facts were read from: with the module name and
+    # path it identifies the facts (the cache compares answers by it).
+    digest: str = ""
 
     def qualify(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name

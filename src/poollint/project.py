@@ -6,7 +6,8 @@ import sys
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+import hashlib
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from poollint import names
 from poollint.facts import EngineFact, FactoryFact, FunctionFact, ModuleFacts, RouteDecl, qualify_dotted
@@ -119,6 +120,22 @@ def module_name_for(path: Path, root: Optional[Path]) -> Tuple[str, bool]:
     return ".".join(p for p in parts if p), is_package
 
 
+# Project-wide tables rules derive from the facts ("the project's blocking
+# helpers"), by name: `index.table(name, *args)` computes each once per index,
+# and the cache can ask for it again by name on a later run.
+_TABLES: Dict[str, Callable[..., Any]] = {}
+
+
+def index_table(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn(index, *args)` as the table `name`."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _TABLES[name] = fn
+        return fn
+
+    return register
+
+
 class ProjectIndex:
     def __init__(self, modules: Iterable[ModuleFacts] = ()) -> None:
         self.modules: Dict[str, ModuleFacts] = {}
@@ -137,6 +154,32 @@ class ProjectIndex:
         # file: computed per engine once, or each file would scan the project.
         self._async_users: Optional[Dict[str, List[Tuple[ModuleFacts, FunctionFact, Resource]]]] = None
         self._users: Dict[str, List[Tuple[ModuleFacts, FunctionFact, Resource]]] = {}
+        self._tables: Dict[Tuple[Any, ...], Any] = {}
+        self._includes: Optional[Dict[Tuple[str, str], List[Tuple[Optional[str], str]]]] = None
+        self._function_modules: Optional[Dict[int, str]] = None
+        self._fingerprint: Optional[str] = None
+
+    def table(self, name: str, *args: Any) -> Any:
+        """The registered table `name` (see index_table) for `args`, computed once."""
+        key = (name,) + args
+        if key not in self._tables:
+            self._tables[key] = _TABLES[name](self, *args)
+        return self._tables[key]
+
+    def module_of_function(self, fn: FunctionFact) -> Optional[str]:
+        """The module whose facts hold `fn` (by identity)."""
+        if self._function_modules is None:
+            self._function_modules = {
+                id(f): facts.module for facts in self.modules.values() for f in facts.functions.values()
+            }
+        return self._function_modules.get(id(fn))
+
+    def fingerprint(self) -> str:
+        """A digest of every module's facts (names, paths and source digests)."""
+        if self._fingerprint is None:
+            rows = sorted((m, f.path, f.digest) for m, f in self.modules.items())
+            self._fingerprint = hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
+        return self._fingerprint
 
     def triggers_of(self, rule: type) -> Tuple[bytes, ...]:
         """A rule's trigger substrings for this project, encoded, computed once per rule.
@@ -440,11 +483,18 @@ class ProjectIndex:
             return ""
         module, name = definition
         own = self.modules[module].router_prefixes.get(name, "")
+        if self._includes is None:
+            # Router definition -> where it is included: built once, or every
+            # route would scan every module.
+            self._includes = {}
+            for facts in self.modules.values():
+                for parent, router, prefix in facts.router_includes:
+                    included = self._definition(router)
+                    if included is not None:
+                        self._includes.setdefault(included, []).append((parent, prefix))
         above = set()
-        for facts in self.modules.values():
-            for parent, router, prefix in facts.router_includes:
-                if self._definition(router) == definition:
-                    above.add((self._prefix(parent, depth + 1) if parent else "") + prefix)
+        for parent, prefix in self._includes.get(definition, ()):
+            above.add((self._prefix(parent, depth + 1) if parent else "") + prefix)
         # Included at two different prefixes: the route has two paths; name neither.
         return (above.pop() if len(above) == 1 else "") + own
 

@@ -9,6 +9,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 from poollint.config import Settings
 from poollint.engine import FileResult, FixRequest, check_file, read_facts
+from poollint.tracking import QueryChecker, TrackedIndex
 from poollint.project import ProjectIndex
 from poollint.rule import PoolRule
 
@@ -26,10 +27,24 @@ def lint_sources(
     encoded = {name: text.encode("utf-8") for name, text in sources.items()}
     facts = {name: read_facts(root / name, root, data) for name, data in encoded.items()}
     index = ProjectIndex(f.facts for f in facts.values() if f.facts is not None)
-    return {
-        name: check_file(root / name, encoded[name], facts[name], index, settings, rules, fix)
-        for name in sources
-    }
+    # Rules see the index as the cache does (tracking.py): a question a rule
+    # asks past the tracked methods fails here, not in a user's warm run.
+    # Every answer must also fingerprint alike on an index built afresh from
+    # the same sources, or cached findings would never (or wrongly) hold.
+    fresh = ProjectIndex(
+        f.facts for f in (read_facts(root / n, root, d) for n, d in encoded.items()) if f.facts is not None
+    )
+    checker = QueryChecker(fresh)
+    fingerprints: Dict[tuple, str] = {}
+    results = {}
+    for name in sources:
+        tracked = TrackedIndex(index)
+        results[name] = check_file(root / name, encoded[name], facts[name], tracked, settings, rules, fix)  # type: ignore[arg-type]
+        if not fix.apply:
+            log = tracked.log(fingerprints)
+            changed = [query for query, print_ in log if not checker.still_holds([(query, print_)])]
+            assert not changed, f"{name}: index answers that do not fingerprint alike twice: {changed}"
+    return results
 
 
 def lint_source(

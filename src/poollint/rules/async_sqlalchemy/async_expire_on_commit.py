@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from poollint import names
-from poollint.project import is_test_module
+from poollint.project import ProjectIndex, index_table, is_test_module
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, PoolRule, Valid
 from poollint.rules._call_args import with_keywords
 
@@ -131,17 +131,7 @@ class AsyncExpireOnCommit(PoolRule):
 
     def _configured_elsewhere(self, name: str) -> bool:
         """Whether a function anywhere calls `<this factory>.configure(...)`."""
-        index = self.ctx.index
-        facts = self.ctx.facts
-        for other in index.modules.values():
-            for fn in other.functions.values():
-                for callee in fn.calls:
-                    if not callee.endswith(".configure"):
-                        continue
-                    found = index.resolve(callee)
-                    if found is not None and found[0].module == facts.module and found[1] == name:
-                        return True
-        return False
+        return self.ctx.index.table("factory_configured", self.ctx.facts.module, name)  # type: ignore[no-any-return]
 
     VALID = [
         Valid(
@@ -229,3 +219,24 @@ class AsyncExpireOnCommit(PoolRule):
 
 def _keyword(arg: cst.Arg) -> Optional[str]:
     return arg.keyword.value if arg.keyword is not None else None
+
+
+@index_table("configured_factories")
+def _configured_factories(index: ProjectIndex) -> FrozenSet[Tuple[str, str]]:
+    """(module, name) of every factory some function calls `.configure(...)` on."""
+    found = set()
+    for other in index.modules.values():
+        for fn in other.functions.values():
+            for callee in fn.calls:
+                if not callee.endswith(".configure"):
+                    continue
+                resolved = index.resolve(callee)
+                if resolved is not None:
+                    found.add((resolved[0].module, resolved[1]))
+    return frozenset(found)
+
+
+@index_table("factory_configured")
+def _factory_configured(index: ProjectIndex, module: str, name: str) -> bool:
+    # Asked per factory: a cached file depends on its own factories only.
+    return (module, name) in index.table("configured_factories")

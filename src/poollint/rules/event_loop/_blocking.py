@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Dict, FrozenSet, Hashable, Iterable, List, Optional, Set, Tuple
 
@@ -11,6 +10,7 @@ import libcst as cst
 from poollint import names
 from poollint.context import dotted_name, param_list
 from poollint.facts import FunctionFact, ModuleFacts
+from poollint.project import index_table
 from poollint.rule import PoolRule
 from poollint.rules.async_sqlalchemy._async_session import short_code
 
@@ -158,11 +158,23 @@ def runs_when_called(fn: FunctionFact) -> bool:
     return not fn.is_async and not fn.is_generator and all(d in _TRANSPARENT_DECORATORS for d in fn.decorators)
 
 
-# Per index and rule: (module, qualname) of each sync function of the project
-# that makes one of the rule's BLOCKING_CALLS in its own body -> (the call, its line).
-_BLOCKING_HELPERS: "weakref.WeakKeyDictionary[ProjectIndex, Dict[type, Dict[Tuple[str, str], Tuple[str, int]]]]" = (
-    weakref.WeakKeyDictionary()
-)
+@index_table("blocking_helpers")
+def _blocking_helpers(index: "ProjectIndex", rule: type) -> Dict[Tuple[str, str], Tuple[str, int]]:
+    """(module, qualname) of each sync function of the project that makes one
+    of the rule's BLOCKING_CALLS in its own body -> (the call, its line)."""
+    table: Dict[Tuple[str, str], Tuple[str, int]] = {}
+    calls = rule.BLOCKING_CALLS  # type: ignore[attr-defined]
+    if not calls:
+        return table
+    for facts in index.modules.values():
+        for fn in facts.functions.values():
+            if not runs_when_called(fn):
+                continue
+            hits = [(line, callee) for callee, line in fn.call_lines.items() if callee in calls]
+            if hits:
+                line, callee = min(hits)
+                table[(facts.module, fn.qualname)] = (callee, line)
+    return table
 
 
 class BlockingCallRule(AsyncBodyRule):
@@ -191,23 +203,7 @@ class BlockingCallRule(AsyncBodyRule):
     def blocking_helpers(cls, index: "ProjectIndex") -> Dict[Tuple[str, str], Tuple[str, int]]:
         """The project's sync functions that make one of BLOCKING_CALLS
         directly, with the earliest such call; computed once per index."""
-        per_rule = _BLOCKING_HELPERS.get(index)
-        if per_rule is None:
-            per_rule = _BLOCKING_HELPERS[index] = {}
-        table = per_rule.get(cls)
-        if table is None:
-            table = {}
-            if cls.BLOCKING_CALLS:
-                for facts in index.modules.values():
-                    for fn in facts.functions.values():
-                        if not runs_when_called(fn):
-                            continue
-                        hits = [(line, callee) for callee, line in fn.call_lines.items() if callee in cls.BLOCKING_CALLS]
-                        if hits:
-                            line, callee = min(hits)
-                            table[(facts.module, fn.qualname)] = (callee, line)
-            per_rule[cls] = table
-        return table
+        return index.table("blocking_helpers", cls)  # type: ignore[no-any-return]
 
     @classmethod
     def triggers(cls, index: "ProjectIndex") -> Iterable[str]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from poollint import names
 from poollint.context import Scope
 from poollint.facts import ROUTE_METHODS, FunctionFact
-from poollint.project import ProjectIndex, Resource
+from poollint.project import ProjectIndex, Resource, index_table
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, Valid
 from poollint.rules.event_loop._blocking import AsyncBodyRule
 
@@ -362,7 +361,7 @@ class SyncSessionInAsync(AsyncBodyRule):
     def _called_directly(self, scope: Scope) -> bool:
         """Whether any function of the project calls this one (and so awaits it)."""
         index = self.ctx.index
-        for callee in _callees_by_last_name(index).get(scope.name, ()):
+        for callee in sorted(index.table("callees_named", scope.name)):
             found = index.function(callee)
             if found is not None and found[0].module == self.ctx.facts.module and found[1].qualname == scope.qualname:
                 return True
@@ -543,20 +542,22 @@ def _own_session_io(index: ProjectIndex, helper: FunctionFact) -> Optional[Tuple
     return None
 
 
-_CALLEES: "weakref.WeakKeyDictionary[ProjectIndex, Dict[str, Set[str]]]" = weakref.WeakKeyDictionary()
+@index_table("callees_by_last_name")
+def _callees_by_last_name(index: ProjectIndex) -> Dict[str, FrozenSet[str]]:
+    """Every callee named anywhere in the project, by its last dotted part."""
+    table: Dict[str, Set[str]] = {}
+    for facts in index.modules.values():
+        for fn in facts.functions.values():
+            for callee in fn.calls:
+                table.setdefault(callee.rsplit(".", 1)[-1], set()).add(callee)
+    return {name: frozenset(found) for name, found in table.items()}
 
 
-def _callees_by_last_name(index: ProjectIndex) -> Dict[str, Set[str]]:
-    """Every callee named anywhere in the project, by its last dotted part; built once per index."""
-    table = _CALLEES.get(index)
-    if table is None:
-        table = {}
-        for facts in index.modules.values():
-            for fn in facts.functions.values():
-                for callee in fn.calls:
-                    table.setdefault(callee.rsplit(".", 1)[-1], set()).add(callee)
-        _CALLEES[index] = table
-    return table
+@index_table("callees_named")
+def _callees_named(index: ProjectIndex, last: str) -> FrozenSet[str]:
+    """The callees of the project whose last dotted part is `last` (asked per
+    name, so a cached file depends only on the names it asked about)."""
+    return index.table("callees_by_last_name").get(last, frozenset())  # type: ignore[no-any-return]
 
 
 def _is_route_decorator(decorator: cst.Decorator) -> bool:

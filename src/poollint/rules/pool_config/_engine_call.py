@@ -19,7 +19,7 @@ import libcst as cst
 
 from poollint import names
 from poollint.context import Scope, is_main_test
-from poollint.project import is_test_module
+from poollint.project import ProjectIndex, index_table, is_test_module
 from poollint.rule import PoolRule
 from poollint.urls import url_scheme
 
@@ -386,13 +386,7 @@ class EngineCallRule(PoolRule):
 
     def bound_factories(self, qualified: str) -> List[str]:
         """Session factories (sessionmaker, async_sessionmaker) bound to the engine."""
-        found = []
-        for facts in self.ctx.index.modules.values():
-            for name, factory in facts.factories.items():
-                bound = self.ctx.index.engine(factory.engine)
-                if bound is not None and bound[0] == qualified:
-                    found.append(name)
-        return sorted(found)
+        return list(self.ctx.index.table("bound_factories", qualified))
 
     def in_script(self) -> bool:
         return self.ctx.is_script()
@@ -641,3 +635,14 @@ def is_migration_module(path: str) -> bool:
     """Alembic's env.py and migration scripts: they run once, from the command line."""
     parts = path.replace("\\", "/").split("/")
     return parts[-1] == "env.py" or any(part in ("alembic", "migrations", "versions") for part in parts[:-1])
+
+
+@index_table("bound_factories")
+def _bound_factories(index: ProjectIndex, qualified: str) -> Tuple[str, ...]:
+    found = []
+    for facts in index.modules.values():
+        for name, factory in facts.factories.items():
+            bound = index.engine(factory.engine)
+            if bound is not None and bound[0] == qualified:
+                found.append(name)
+    return tuple(sorted(found))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from poollint.project import ProjectIndex
+from poollint.project import ProjectIndex, index_table
 from poollint.rule import Invalid, Valid
 from poollint.rules.pool_config._engine_call import NULL_POOL, EngineCall, EngineCallRule, is_migration_module
 
@@ -203,7 +203,7 @@ class NullpoolInApp(EngineCallRule):
             more = len(routes) - 1
             return routes[0] + (f" and {more} more route{'s' if more > 1 else ''}" if more else "")
         factories = self.bound_factories(qualified)
-        if factories and _serves_http(self.ctx.index):
+        if factories and self.ctx.index.table("serves_http"):
             return f"the sessions of {factories[0]}"
         return None
 
@@ -212,6 +212,7 @@ class NullpoolInApp(EngineCallRule):
         return any(word in code for word in _NULLPOOL_CONTEXTS)
 
 
+@index_table("serves_http")
 def _serves_http(index: ProjectIndex) -> bool:
     """Whether the project has a FastAPI app or router: an application
     serving requests, for which a pool exists."""

@@ -14,6 +14,8 @@ from typing import List, Optional, Tuple
 import click
 
 from poollint import __version__
+from poollint.cache import CACHE_DIR_ENV, CACHE_DIR_NAME, Cache, cache_directory
+from poollint.cache import clean as clean_cache
 from poollint.config import ConfigError, load_settings
 from poollint.discovery import DiscoveryError, discover_python_files
 from poollint.engine import FILE_CODES, FixRequest, build_index
@@ -78,6 +80,12 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--show-settings", is_flag=True, help="Print the effective settings and selected rules, then exit.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help=f"Where to keep the cache (default: {CACHE_DIR_NAME} at the project root; also ${CACHE_DIR_ENV}).",
+)
 @_jobs_option
 def check(
     paths: Tuple[Path, ...],
@@ -92,6 +100,8 @@ def check(
     config_path: Optional[Path],
     exit_zero: bool,
     show_settings: bool,
+    no_cache: bool,
+    cache_dir: Optional[Path],
     jobs: int,
 ) -> None:
     """Check PATHS (default: the current directory)."""
@@ -120,7 +130,11 @@ def check(
 
     request = FixRequest(apply=fix or diff, unsafe=settings.unsafe_fixes)
     try:
-        result = run(files, settings, rules, request, write=fix and not diff, jobs=jobs)
+        cache = None
+        if not no_cache:
+            directory = cache_directory(settings.project_root, cache_dir, settings.cache_dir)
+            cache = Cache.open(directory, settings, rules)
+        result = run(files, settings, rules, request, write=fix and not diff, jobs=jobs, cache=cache)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -128,6 +142,8 @@ def check(
     for file_result in result.files:
         for warning in file_result.warnings:
             click.echo(f"warning: {warning}", err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if diff:
         _print_diffs(result)
         pending = sum(f.fixed for f in result.files)
@@ -143,6 +159,37 @@ def check(
     if result.diagnostics and not exit_zero:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="The cache to remove.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
+def clean(path: Optional[Path], cache_dir: Optional[Path], config_path: Optional[Path]) -> None:
+    """Remove the cache of the project at PATH (default: the current
+    directory) and any .poollint_cache directory below PATH."""
+    target = path or Path(".")
+    try:
+        settings = load_settings(target, config_path=config_path, overrides={})
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+    found = [cache_directory(settings.project_root, cache_dir, settings.cache_dir)]
+    if target.is_dir():
+        for parent, dirs, _files in os.walk(target):
+            if CACHE_DIR_NAME in dirs:
+                found.append(Path(parent) / CACHE_DIR_NAME)
+            dirs[:] = [d for d in dirs if d not in (CACHE_DIR_NAME, ".git")]
+    removed = set()
+    for directory in found:
+        key = os.path.normcase(os.path.abspath(directory))
+        if key in removed:
+            continue
+        try:
+            if clean_cache(directory):
+                click.echo(f"Removed {directory}")
+        except OSError as exc:
+            raise UsageProblem(f"cannot remove {directory}: {exc}") from None
+        removed.add(key)
 
 
 def _decode(data: bytes) -> str:

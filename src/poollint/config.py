@@ -161,6 +161,9 @@ class Settings:
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     unsafe_fixes: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
+    # `cache-dir`, relative to the project root; where the cache lives does
+    # not change findings, so it is left out of the settings' key.
+    cache_dir: Optional[Path] = field(default=None, compare=False, repr=False)
     # Where each list of rule selectors came from: (option, where, selectors),
     # e.g. ("select", "--select", ("POL1",)). Only for error messages
     # (selection.validate_settings); merging loses the origin otherwise.
@@ -359,6 +362,7 @@ _TOP_KEYS = (
     "extend-exclude",
     "per-file-ignores",
     "unsafe-fixes",
+    "cache-dir",
     "pool",
 )
 # [tool.poollint.pool] keys about the deployment rather than one engine:
@@ -397,6 +401,12 @@ def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[
 
     if "unsafe-fixes" in table:
         values["unsafe_fixes"] = reader.boolean(name, "unsafe-fixes", table["unsafe-fixes"])
+
+    if "cache-dir" in table:
+        raw = table["cache-dir"]
+        if not isinstance(raw, str) or not raw:
+            raise reader.error(name, f"'cache-dir' must be a path (a string), got {_show(raw)}")
+        values["cache_dir"] = Path(raw)
 
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]

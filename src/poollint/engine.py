@@ -58,6 +58,8 @@ class FileResult:
     # Fixes dropped because their result would not parse, and similar notes.
     warnings: List[str] = field(default_factory=list)
     internal_error: bool = False
+    # The project-index questions its rules asked (tracking.py), for the cache.
+    queries: Optional[list] = None
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,11 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         data = path.read_bytes() if source is None else source
     except OSError as exc:
         return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    digest = file_digest(data)
     try:
-        return FactsResult(collect_facts(data, module, _display_path(path, root), is_package), digest=digest)
+        facts = collect_facts(data, module, _display_path(path, root), is_package)
+        facts.digest = digest
+        return FactsResult(facts, digest=digest)
     except SyntaxError as exc:
         message = str(exc.msg or exc)
         if any(marker in message for marker in _DECODE_ERRORS):
@@ -105,6 +109,10 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"), digest)
     except RecursionError:
         return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"), digest)
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _display_path(path: Path, root: Optional[Path]) -> str:

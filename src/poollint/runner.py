@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from functools import cached_property
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Type
 
+from poollint.cache import Cache, project_state
 from poollint.config import Settings
 from poollint.discovery import discover_python_files
 from poollint.engine import (
     INTERNAL_ERROR,
+    UNREADABLE,
     FactsResult,
     FileResult,
     FixRequest,
     build_index,
     check_file,
+    file_digest,
     read_facts,
 )
 from poollint.parallel import run_tasks
 from poollint.project import ProjectIndex
+from poollint.tracking import QueryChecker, TrackedIndex
 from poollint.rule import Diagnostic, FixSafety, PoolRule
 from poollint.selection import code_matches, ignored_codes_for_file
 from poollint.writer import WriteError, write_atomic
@@ -28,6 +33,8 @@ from poollint.writer import WriteError, write_atomic
 @dataclass
 class RunResult:
     files: List[FileResult] = field(default_factory=list)
+    # Notes about the run itself (the cache could not be written, say).
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def diagnostics(self) -> List[Diagnostic]:
@@ -78,11 +85,45 @@ def index_files(files: Sequence[Path], settings: Settings) -> List[Path]:
     return list(found.values())
 
 
-def read_all_facts(paths: Sequence[Path], settings: Settings, jobs: int = 1) -> Dict[str, FactsResult]:
-    """Pass 1 over `paths`, keyed by file and in their order."""
+def read_all_facts(
+    paths: Sequence[Path],
+    settings: Settings,
+    jobs: int = 1,
+    cache: Optional[Cache] = None,
+    digests: Optional[Dict[str, str]] = None,
+) -> Dict[str, FactsResult]:
+    """Pass 1 over `paths`, keyed by file and in their order; files the cache
+    knows by their digest are not parsed."""
     paths = list(paths)
-    found = run_tasks(_facts_task, settings.project_root, paths, jobs, _facts_crashed)
-    return {_key(path): result for path, result in zip(paths, found)}
+    found: Dict[str, Optional[FactsResult]] = {}
+    missing: List[Path] = []
+    for path in paths:
+        key = _key(path)
+        digest = (digests or {}).get(key)
+        cached = cache.facts(key, digest) if cache is not None and digest else None
+        found[key] = cached  # type: ignore[assignment]
+        if cached is None:
+            missing.append(path)
+    for path, result in zip(missing, run_tasks(_facts_task, settings.project_root, missing, jobs, _facts_crashed)):
+        found[_key(path)] = result
+        if cache is not None and result.digest and not _is_read_error(result):
+            cache.store_facts(_key(path), result.digest, result)
+    return found  # type: ignore[return-value]
+
+
+def read_digests(paths: Sequence[Path]) -> Dict[str, str]:
+    """Each file's content digest ("" when it cannot be read)."""
+    digests = {}
+    for path in paths:
+        try:
+            digests[_key(path)] = file_digest(path.read_bytes())
+        except OSError:
+            digests[_key(path)] = ""
+    return digests
+
+
+def _is_read_error(result: FactsResult) -> bool:
+    return result.error is not None and result.error.code in (UNREADABLE, INTERNAL_ERROR)
 
 
 def run(
@@ -92,16 +133,29 @@ def run(
     fix: FixRequest = FixRequest(),
     write: bool = True,
     jobs: int = 1,
+    cache: Optional[Cache] = None,
 ) -> RunResult:
     """Check `files`; `jobs` > 1 shares both passes out over that many processes.
 
     Results come back in the order of `files` whatever `jobs` is, and only
-    this process writes files, once every result is in.
+    this process writes files, once every result is in. With a `cache`,
+    unchanged files skip pass 1, and skip pass 2 when what their findings
+    depend on in the project is unchanged too.
     """
-    facts = read_all_facts(index_files(files, settings), settings, jobs)
+    indexed = index_files(files, settings)
+    digests = read_digests(indexed) if cache is not None else None
+    if cache is not None and digests is not None:
+        unchanged = _all_from_cache(cache, files, digests, fix)
+        if unchanged is not None:
+            result = RunResult(files=unchanged)
+            problem = cache.save()
+            if problem:
+                result.warnings.append(problem)
+            return result
+    facts = read_all_facts(indexed, settings, jobs, cache, digests)
     index = build_index(facts.values())
-    state = _CheckState(facts, index, settings, tuple(rules), fix)
-    checked = run_tasks(_check_task, state, list(files), jobs, _check_crashed)
+    state = _CheckState(facts, index, settings, tuple(rules), fix, track=cache is not None)
+    checked = _check_all(state, list(files), jobs, cache)
     result = RunResult()
     for path, file_result in zip(files, checked):
         if file_result.fixed_source is not None and write:
@@ -114,8 +168,83 @@ def run(
         result.files.append(file_result)
     changed = [f for f in result.files if f.fixed_source is not None]
     if changed:
-        _recheck_after_fixes(result, changed, facts, settings, rules, jobs)
+        _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None)
+    if cache is not None:
+        problem = cache.save()
+        if problem:
+            result.warnings.append(problem)
     return result
+
+
+def _check_all(state: "_CheckState", files: List[Path], jobs: int, cache: Optional[Cache]) -> List[FileResult]:
+    """Pass 2 over `files`: from the cache where its findings still hold."""
+    results: List[Optional[FileResult]] = [None] * len(files)
+    todo: List[int] = []
+    checker = QueryChecker(state.index) if cache is not None else None
+    for position, path in enumerate(files):
+        reused = _cached_result(cache, checker, state, path)
+        if reused is None:
+            todo.append(position)
+        else:
+            results[position] = reused
+    fresh = run_tasks(_check_task, state, [files[i] for i in todo], jobs, _check_crashed)
+    for position, file_result in zip(todo, fresh):
+        results[position] = file_result
+        if cache is not None:
+            _store(cache, state, files[position], file_result)
+    return results  # type: ignore[return-value]
+
+
+def _all_from_cache(
+    cache: Cache, files: Sequence[Path], digests: Dict[str, str], fix: FixRequest
+) -> Optional[List[FileResult]]:
+    """Every file's findings from the cache when no file of the project
+    changed since they were computed: nothing to parse, no index to build."""
+    state = project_state(digests)
+    results = []
+    for path in files:
+        entry = cache.lookup(_key(path), digests.get(_key(path), ""))
+        if entry is None or entry.state != state or _has_fix_to_apply(entry.diagnostics, fix):
+            return None
+        results.append(FileResult(path=path, diagnostics=[replace(d) for d in entry.diagnostics]))
+    return results
+
+
+def _has_fix_to_apply(diagnostics: Sequence[Diagnostic], fix: FixRequest) -> bool:
+    return any(d.fix_safety is not None and fix.allows(d.fix_safety) for d in diagnostics)
+
+
+def _cached_result(
+    cache: Optional[Cache], checker: Optional[QueryChecker], state: "_CheckState", path: Path
+) -> Optional[FileResult]:
+    if cache is None or checker is None:
+        return None
+    file_facts = state.facts.get(_key(path))
+    if file_facts is None or not file_facts.digest:
+        return None
+    entry = cache.lookup(_key(path), file_facts.digest)
+    if entry is None or _has_fix_to_apply(entry.diagnostics, state.fix):
+        return None
+    diagnostics = [replace(d) for d in entry.diagnostics]
+    if entry.state != state.project_state:
+        queries = cache.queries(_key(path), entry.digest)
+        if queries is None or not checker.still_holds(queries):
+            return None
+        # Still true in this state of the project: say so, and the next run
+        # with nothing changed takes the short way.
+        cache.store_findings(_key(path), entry.digest, entry.diagnostics, state.project_state)
+    return FileResult(path=path, diagnostics=diagnostics)
+
+
+def _store(cache: Cache, state: "_CheckState", path: Path, file_result: FileResult) -> None:
+    file_facts = state.facts.get(_key(path))
+    if file_result.queries is None or file_facts is None or not file_facts.digest:
+        return
+    if file_result.internal_error or file_result.fixed_source is not None or file_result.warnings:
+        return  # a crash is worth a retry; a fixed file has new content
+    cache.store_findings(
+        _key(path), file_facts.digest, file_result.diagnostics, state.project_state, file_result.queries
+    )
 
 
 @dataclass
@@ -127,6 +256,16 @@ class _CheckState:
     settings: Settings
     rules: Tuple[Type[PoolRule], ...]
     fix: FixRequest = FixRequest()
+    # Log the index questions each file's rules ask, for the cache.
+    track: bool = False
+    # Fingerprints of answers, shared by the files one process checks.
+    fingerprints: Dict[tuple, str] = field(default_factory=dict)
+    # Sources to check instead of what is on disk (fixed, and not written by --diff).
+    sources: Dict[str, bytes] = field(default_factory=dict)
+
+    @cached_property
+    def project_state(self) -> str:
+        return project_state({key: result.digest for key, result in self.facts.items()})
 
 
 def _facts_task(root: Optional[Path], path: Path) -> FactsResult:
@@ -141,13 +280,19 @@ def _check_task(state: _CheckState, path: Path) -> FileResult:
     file_facts = state.facts[_key(path)]
     file_rules = rules_for_file(path, state.settings, state.rules)
     try:
-        source = path.read_bytes()
+        source = state.sources[_key(path)] if _key(path) in state.sources else path.read_bytes()
     except OSError:
         # Pass 1 already holds the read error, or the file vanished since.
         source = b""
         if file_facts.error is None:
             file_facts = read_facts(path, state.settings.project_root)
-    file_result = check_file(path, source, file_facts, state.index, state.settings, file_rules, state.fix)
+    if state.track:
+        tracked = TrackedIndex(state.index)
+        file_result = check_file(path, source, file_facts, tracked, state.settings, file_rules, state.fix)  # type: ignore[arg-type]
+        if file_facts.digest and file_digest(source) == file_facts.digest:
+            file_result.queries = tracked.log(state.fingerprints)
+    else:
+        file_result = check_file(path, source, file_facts, state.index, state.settings, file_rules, state.fix)
     if file_facts.error is not None and file_facts.error.code == INTERNAL_ERROR:
         file_result.internal_error = True
     return file_result
@@ -173,45 +318,33 @@ def _recheck_after_fixes(
     settings: Settings,
     rules: Sequence[Type[PoolRule]],
     jobs: int = 1,
+    cache: Optional[Cache] = None,
 ) -> None:
     """Check every file again against the index of the fixed project.
 
     A fix in one module can settle a finding reported in another (an async
     route turned into `def` no longer makes its engine's POL401 true), and
-    files checked before it was fixed saw the old index.
+    files checked before it was fixed saw the old index. Fixed files are on
+    disk by now, so this is an ordinary check (and the cache serves the
+    files whose answers did not change).
     """
-    sources: Dict[str, bytes] = {}
+    fixed_sources: Dict[str, bytes] = {}
     for file_result in changed:
         key = _key(file_result.path)
-        sources[key] = file_result.fixed_source  # type: ignore[assignment]
+        fixed_sources[key] = file_result.fixed_source  # type: ignore[assignment]
         refreshed = read_facts(file_result.path, settings.project_root, file_result.fixed_source)
         if refreshed.facts is not None:
             facts[key] = refreshed
+            if cache is not None and refreshed.digest:
+                cache.store_facts(key, refreshed.digest, refreshed)
     index = build_index(facts.values())
-    state = _CheckState(facts, index, settings, tuple(rules))
-    items = [(f.path, sources.get(_key(f.path))) for f in result.files]
-    rechecked = run_tasks(_recheck_task, state, items, jobs, _recheck_crashed)
+    state = _CheckState(facts, index, settings, tuple(rules), track=cache is not None, sources=fixed_sources)
+    files = [f.path for f in result.files]
+    rechecked = _check_all(state, files, jobs, cache)
     for position, (file_result, again) in enumerate(zip(list(result.files), rechecked)):
-        if again is None:
-            continue
         again.fixed = file_result.fixed
         again.original = file_result.original
         again.fixed_source = file_result.fixed_source
         again.warnings = file_result.warnings + again.warnings
         again.internal_error = again.internal_error or file_result.internal_error
         result.files[position] = again
-
-
-def _recheck_task(state: _CheckState, item: Tuple[Path, Optional[bytes]]) -> Optional[FileResult]:
-    path, source = item
-    if source is None:
-        try:
-            source = path.read_bytes()
-        except OSError:
-            return None
-    file_rules = rules_for_file(path, state.settings, state.rules)
-    return check_file(path, source, state.facts[_key(path)], state.index, state.settings, file_rules)
-
-
-def _recheck_crashed(item: Tuple[Path, Optional[bytes]]) -> FileResult:
-    return _check_crashed(item[0])

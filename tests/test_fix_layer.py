@@ -111,6 +111,7 @@ def test_outer_fix_wins_and_the_inner_one_is_looked_at_again() -> None:
         CODE = "POL995"
         NAME = "outer"
         MESSAGE = "outer"
+        TRIGGERS = ("if",)
 
         def visit_If(self, node: cst.If) -> None:
             self.report(node, fix=Fix(node, cst.parse_statement("pass\n"), FixSafety.SAFE))

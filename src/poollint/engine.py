@@ -16,8 +16,9 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Ty
 import libcst as cst
 
 from poollint.context import FileContext, RawReport
-from poollint.facts import ModuleFacts, collect_facts
+from poollint.facts import FactsError, ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
+from poollint.gate import SourceView
 from poollint.noqa import is_suppressed, noqa_lines
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
@@ -109,6 +110,10 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"), digest)
     except RecursionError:
         return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"), digest)
+    except FactsError as exc:
+        return FactsResult(
+            None, _file_diagnostic(INTERNAL_ERROR, f"internal error while reading this file: {exc}"), digest
+        )
 
 
 def file_digest(data: bytes) -> str:
@@ -145,6 +150,27 @@ def triggers_present(source: bytes, rules: Sequence[Type[PoolRule]], index: Proj
     return False
 
 
+# Off only in tests that prove the gates change no finding.
+GATES = True
+
+
+def live_rules(
+    source: bytes, facts: Optional[ModuleFacts], rules: Sequence[Type[PoolRule]], index: ProjectIndex
+) -> List[Type[PoolRule]]:
+    """The rules that may fire on `source`: one of their triggers occurs in it,
+    and their gate (gate.py) does not rule the file out. Only these are
+    instantiated for the file; with none, the file is never parsed."""
+    view = SourceView(source, facts)
+    live = []
+    for rule in rules:
+        if not any(trigger in source for trigger in index.triggers_of(rule)):
+            continue
+        if GATES and not rule.may_fire(view, index):
+            continue
+        live.append(rule)
+    return live
+
+
 def check_file(
     path: Path,
     source: bytes,
@@ -159,7 +185,9 @@ def check_file(
     if facts.error is not None:
         result.diagnostics.append(facts.error)
         return result
-    if not triggers_present(source, rules, index):
+    all_rules = rules
+    rules = live_rules(source, facts.facts, all_rules, index)
+    if not rules:
         return result
     try:
         module = cst.parse_module(source)
@@ -213,6 +241,9 @@ def check_file(
                 refreshed.facts.path = module_facts.path
                 module_facts = refreshed.facts
                 index = index.with_module(module_facts)
+            # A fix may bring a rule into play (a fix adding pool settings
+            # makes the values checkable), or take one out.
+            rules = live_rules(current, module_facts, all_rules, index)
         else:
             diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
     except RecursionError:
@@ -335,5 +366,6 @@ __all__ = [
     "build_index",
     "check_file",
     "read_facts",
+    "live_rules",
     "triggers_present",
 ]

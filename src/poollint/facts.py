@@ -10,6 +10,8 @@ hash and shipped between processes.
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
@@ -146,6 +148,10 @@ class ModuleFacts:
     # calls (`client = httpx.AsyncClient()`, `lock = asyncio.Lock()`); None
     # when it is assigned anything else too.
     constructed: Dict[str, Optional[str]] = field(default_factory=dict)
+    # Which of names.GATE_CALL_NAMES the module calls (a call, not a mention),
+    # and whether a string that is not a docstring holds `<db scheme>://`.
+    gate_calls: FrozenSet[str] = frozenset()
+    database_url: bool = False
     # Digest of the source the facts were read from: with the module name and
     # path it identifies the facts (the cache compares answers by it).
     digest: str = ""
@@ -872,4 +878,73 @@ def collect_facts(source: bytes, module: str, path: str, is_package: bool = Fals
     tree = ast.parse(source, filename=path)
     # A text view for cheap "does it say X" checks; decoding errors were ast's to report.
     text = source.decode("latin-1")
-    return _Collector(module, path, is_package, text).collect(tree)
+    try:
+        facts = _Collector(module, path, is_package, text).collect(tree)
+        _gate_facts(facts, tree, source)
+    except RecursionError:
+        raise
+    except Exception as exc:  # a bug here, not a problem of the file
+        raise FactsError(f"{type(exc).__name__}: {exc}") from exc
+    return facts
+
+
+class FactsError(Exception):
+    """Gathering the facts of a file that parsed failed: a bug in poollint."""
+
+
+_GATE_CALLED = re.compile(
+    rb"\b(" + b"|".join(sorted(n.encode() for n in names.GATE_CALL_NAMES - {"create"})) + rb")\s*\("
+)
+_URL_CREATE = re.compile(rb"\bURL\b")
+_ANY_SCHEME = re.compile(rb"(?<![A-Za-z0-9_+.\-])([A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?://")
+
+
+def _gate_facts(facts: ModuleFacts, tree: ast.Module, source: bytes) -> None:
+    """gate_calls and database_url, from the text outside docstrings (and bare
+    string statements): `create_engine(` in a docstring calls nothing. Only
+    statements are walked, never expressions; a comment still counts, which
+    only ever lets a file through."""
+    from poollint.urls import DATABASE_SCHEMES
+
+    imports = dict(facts.imports)
+    for fn in facts.functions.values():
+        imports.update(fn.local_imports)
+    # `from sqlalchemy import create_engine as make_engine`: the call shows another name.
+    aliases = {
+        local: qualified.rsplit(".", 1)[-1]
+        for local, qualified in imports.items()
+        if qualified.rsplit(".", 1)[-1] in names.GATE_CALL_NAMES and local not in names.GATE_CALL_NAMES
+    }
+    call_matches = [(m.start(), m.group(1).decode("ascii")) for m in _GATE_CALLED.finditer(source)]
+    if aliases:
+        alias_pattern = re.compile(rb"\b(" + b"|".join(re.escape(a.encode()) for a in sorted(aliases)) + rb")\s*\(")
+        call_matches += [(m.start(), aliases[m.group(1).decode("ascii")]) for m in alias_pattern.finditer(source)]
+    if b"create" in source and _URL_CREATE.search(source) is not None:
+        call_matches += [(m.start(), "create") for m in re.finditer(rb"\bcreate\s*\(", source)]
+    url_matches = [m.start() for m in _ANY_SCHEME.finditer(source) if m.group(1).decode("ascii").lower() in DATABASE_SCHEMES]
+    if not (call_matches or url_matches):
+        return
+    bare = _bare_string_lines(tree)
+    starts = [0] + [i + 1 for i, byte in enumerate(source) if byte == 10]
+
+    def outside(offset: int) -> bool:
+        return bisect.bisect_right(starts, offset) not in bare
+
+    facts.gate_calls = frozenset(name for offset, name in call_matches if outside(offset))
+    facts.database_url = any(outside(offset) for offset in url_matches)
+
+
+def _bare_string_lines(tree: ast.Module) -> Set[int]:
+    """Lines of string literals standing alone as statements (docstrings)."""
+    lines: Set[int] = set()
+    stack: List[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for child in getattr(node, name, ()) or ():
+                if isinstance(child, ast.Expr) and isinstance(child.value, (ast.Constant, ast.JoinedStr)):
+                    end = getattr(child, "end_lineno", None) or child.lineno
+                    lines.update(range(child.lineno, end + 1))
+                elif isinstance(child, ast.AST):
+                    stack.append(child)
+    return lines

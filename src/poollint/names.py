@@ -97,3 +97,11 @@ CONNECTION_IO_METHODS = frozenset(
 )
 ENGINE_IO_METHODS = frozenset({"connect", "begin", "execute", "raw_connection"})
 DATABASE_IO_METHODS = SESSION_IO_METHODS | CONNECTION_IO_METHODS | ENGINE_IO_METHODS
+
+
+# Called names the gates (gate.py) check against the syntax tree rather than
+# the text: a docstring showing `create_engine(...)` calls nothing. Pass 1
+# records which of them the module really calls.
+GATE_CALL_NAMES = frozenset(
+    name.rsplit(".", 1)[-1] for name in CREATE_ENGINE | CREATE_ASYNC_ENGINE | SESSIONMAKERS | ASYNC_SESSIONMAKERS
+) | {"create"}

@@ -12,6 +12,7 @@ import libcst as cst
 
 if TYPE_CHECKING:
     from poollint.context import FileContext
+    from poollint.gate import SourceView
     from poollint.project import ProjectIndex
 
 
@@ -132,6 +133,12 @@ class PoolRule(cst.BatchableCSTVisitor):
     EXAMPLE_POOL_SETTINGS: ClassVar[Mapping[str, object]] = {}
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        """After the triggers, a sharper look at the unparsed file (gate.py):
+        False only when the rule certainly has nothing to report in it."""
+        return True
 
     @classmethod
     def triggers(cls, index: "ProjectIndex") -> Iterable[str]:

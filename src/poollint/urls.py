@@ -12,6 +12,50 @@ from typing import Optional, Tuple
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_.+-]*")
 
+# Database URL schemes (the dialect before `+driver`): SQLAlchemy's own
+# dialects, common third-party ones, and libpq's `postgres`. A SQLite URL
+# carries a password only as SQLCipher's passphrase, which is a secret too.
+DATABASE_SCHEMES = frozenset(
+    {
+        "postgresql",
+        "postgres",
+        "pgsql",
+        "mysql",
+        "mariadb",
+        "mssql",
+        "oracle",
+        "sqlite",
+        "cockroachdb",
+        "redshift",
+        "snowflake",
+        "db2",
+        "ibm_db_sa",
+        "teradatasql",
+        "clickhouse",
+        "clickhousedb",
+        "trino",
+        "presto",
+        "databricks",
+        "hana",
+        "sybase",
+        "firebird",
+        "vertica",
+        "exasol",
+        "crate",
+        "hive",
+        "impala",
+        "doris",
+        "starrocks",
+        "singlestoredb",
+        "tidb",
+        "yugabytedb",
+        "timescaledb",
+        "awsathena",
+        "informix",
+        "access",
+    }
+)
+
 
 def url_scheme(url: str) -> Optional[str]:
     """`postgresql+psycopg` of `postgresql+psycopg://app@db/shop`; None when the

@@ -7,6 +7,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 import libcst as cst
 
 from poollint import names
+from poollint.gate import SESSIONMAKER_CALLS, SourceView
 from poollint.project import ProjectIndex, index_table, is_test_module
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, PoolRule, Valid
 from poollint.rules._call_args import with_keywords
@@ -57,6 +58,11 @@ class AsyncExpireOnCommit(PoolRule):
     so values the database sets on commit (server defaults, triggers,
     columns another transaction changed) are not seen until a `refresh()`.
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.calls_any(SESSIONMAKER_CALLS)
+
 
     CODE = "POL404"
     NAME = "async-expire-on-commit"

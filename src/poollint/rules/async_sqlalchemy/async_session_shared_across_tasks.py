@@ -8,7 +8,8 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from poollint.context import param_list
-from poollint.project import Resource
+from poollint.gate import SourceView, uses_database
+from poollint.project import ProjectIndex, Resource
 from poollint.rule import FixAvailability, Invalid, Valid
 from poollint.rules.async_sqlalchemy._async_session import (
     ASYNC_CONNECTION_COROUTINES,
@@ -180,6 +181,11 @@ class AsyncSessionSharedAcrossTasks(AsyncBodyRule):
         return {"users": users, "orders": orders}
     ```
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.has_async_def and uses_database(view, index)
+
 
     CODE = "POL403"
     NAME = "async-session-shared-across-tasks"

@@ -8,7 +8,8 @@ import libcst as cst
 
 from poollint import names
 from poollint.facts import FunctionFact, ModuleFacts
-from poollint.project import is_test_module
+from poollint.gate import ENGINE_CALLS, SourceView
+from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
 
 
@@ -81,6 +82,11 @@ class SyncEngineInAsyncApp(PoolRule):
         return db.execute(text("select * from items")).all()
     ```
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.calls_any(ENGINE_CALLS)
+
 
     CODE = "POL401"
     NAME = "sync-engine-in-async-app"

@@ -7,6 +7,8 @@ from typing import Dict, Optional, Set
 import libcst as cst
 
 from poollint import names
+from poollint.gate import SESSIONMAKER_CALLS, SourceView
+from poollint.project import ProjectIndex
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, PoolRule, Valid
 from poollint.rules.async_sqlalchemy._async_session import short_code
 
@@ -63,6 +65,11 @@ class SyncSessionmakerForAsyncEngine(PoolRule):
     or inside `scoped_session(...)`, which for async sessions should become
     `async_scoped_session` with a `scopefunc` of the author's choosing.
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.calls_any(SESSIONMAKER_CALLS)
+
 
     CODE = "POL405"
     NAME = "sync-sessionmaker-for-async-engine"

@@ -6,6 +6,8 @@ from typing import Dict, Optional, Tuple
 
 import libcst as cst
 
+from poollint.gate import SourceView, uses_database
+from poollint.project import ProjectIndex
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, Valid
 from poollint.rules.async_sqlalchemy._async_session import (
     async_resource,
@@ -137,6 +139,13 @@ class UnawaitedAsyncSessionCall(BlockingCallRule):
     an `async for` over a non-streaming call, and under an `await` followed by
     anything but `Result` methods.
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.has_async_def and uses_database(view, index)
+
+
+
 
     CODE = "POL402"
     NAME = "unawaited-async-session-call"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Dict, FrozenSet, Hashable, Iterable, List, Optional, Set, Tuple
 
@@ -22,6 +23,7 @@ _ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
 _TRANSPARENT_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
 
 if TYPE_CHECKING:
+    from poollint.gate import SourceView
     from poollint.project import ProjectIndex
 
 
@@ -43,6 +45,11 @@ class AsyncBodyRule(PoolRule):
     as locals (in `[c.get(u) for c in clients]`, `c` is not the module's `c`),
     which expressions are awaited, and which functions are startup/shutdown
     hooks (a lifespan, an `on_event` handler)."""
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.has_async_def
+
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
@@ -177,6 +184,24 @@ def _blocking_helpers(index: "ProjectIndex", rule: type) -> Dict[Tuple[str, str]
     return table
 
 
+def _imports_any(view: "SourceView", wanted: FrozenSet[str]) -> bool:
+    """Whether an import of the file can make a qualified name in `wanted`:
+    names qualify only through imports (qualify_dotted), so `time.sleep`
+    needs `import time`, `from time import sleep` or an import of a package
+    above it (`import urllib` reaches `urllib.request.urlopen`)."""
+    facts = view.facts
+    if facts is None or facts.star_imports:
+        return True
+    imported = set(facts.imports.values())
+    for fn in facts.functions.values():
+        imported.update(fn.local_imports.values())
+    for qualified in imported:
+        prefix = qualified + "."
+        if qualified in wanted or any(name.startswith(prefix) for name in wanted):
+            return True
+    return False
+
+
 class BlockingCallRule(AsyncBodyRule):
     """Reports a call whose qualified name is in BLOCKING_CALLS, made in an
     `async def` (not in a nested sync def or lambda, which run elsewhere:
@@ -198,6 +223,24 @@ class BlockingCallRule(AsyncBodyRule):
     BLOCKING_CALLS: ClassVar[Dict[str, str]] = {}
     MESSAGE = "{call} blocks the event loop in {where}"
     HELPER_MESSAGE: ClassVar[str] = "{helper}() calls {call} ({defined}), which blocks the event loop in {where}"
+
+    # Gate on the names called in the file (a blocking call's or a blocking
+    # helper's); rules that also follow values (a connection made elsewhere)
+    # or look at other calls turn it off.
+    # Qualified names of the values the rule follows (a client class, a
+    # driver's connection type) besides BLOCKING_CALLS: with none of either
+    # importable in the file, only a blocking helper's call can be found there.
+    GATE_NAMES: ClassVar[FrozenSet[str]] = frozenset()
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        if not view.has_async_def:
+            return False
+        wanted = frozenset(cls.BLOCKING_CALLS) | cls.GATE_NAMES
+        if any(name.startswith("builtins.") for name in wanted) or _imports_any(view, wanted):
+            return True
+        helpers = frozenset(qualname.rsplit(".", 1)[-1] for _, qualname in cls.blocking_helpers(index))
+        return view.calls_any(helpers)
 
     @classmethod
     def blocking_helpers(cls, index: "ProjectIndex") -> Dict[Tuple[str, str], Tuple[str, int]]:
@@ -324,6 +367,8 @@ class ValueTrackingRule(BlockingCallRule):
     judged in `leave_Module`, once every binding is known (a loop may rebind
     a name after its use).
     """
+
+
 
     # Methods that may block, depending on the receiver's kind (see `method_call`).
     BLOCKING_METHODS: ClassVar[FrozenSet[str]] = frozenset()

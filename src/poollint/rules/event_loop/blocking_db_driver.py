@@ -121,6 +121,7 @@ class BlockingDbDriver(ValueTrackingRule):
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("connect", "Connection", "Cursor", "cursor")
     BLOCKING_CALLS = {name: f"{name}()" for name in _CONNECTS}
+    GATE_NAMES = frozenset(_ANNOTATIONS)
     BLOCKING_METHODS = _CONNECTION_IO | _CURSOR_IO
 
     def constructor_kind(self, qualified: str) -> Optional[Hashable]:

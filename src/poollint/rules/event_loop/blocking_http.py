@@ -113,6 +113,7 @@ class BlockingHttp(BlockingCallRule):
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("requests", "urllib", "httpx")
     BLOCKING_CALLS = _module_functions()
+    GATE_NAMES = frozenset(_CLIENTS)
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)

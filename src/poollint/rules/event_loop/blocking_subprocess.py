@@ -86,6 +86,7 @@ class BlockingSubprocess(BlockingCallRule):
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("subprocess", "system", "popen")
     BLOCKING_CALLS = _WAITING_FUNCTIONS
+    GATE_NAMES = _POPEN
 
     def blocking_call(self, qualified: Optional[str], node: cst.Call) -> Optional[str]:
         spelled = super().blocking_call(qualified, node)

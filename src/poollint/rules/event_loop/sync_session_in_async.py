@@ -10,6 +10,7 @@ import libcst as cst
 from poollint import names
 from poollint.context import Scope
 from poollint.facts import ROUTE_METHODS, FunctionFact
+from poollint.gate import SourceView, uses_database
 from poollint.project import ProjectIndex, Resource, index_table
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, Valid
 from poollint.rules.event_loop._blocking import AsyncBodyRule
@@ -147,6 +148,11 @@ class SyncSessionInAsync(AsyncBodyRule):
     sync generator dependency, which FastAPI supports. Comments and
     decorators are kept.
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.has_async_def and uses_database(view, index)
+
 
     CODE = "POL105"
     NAME = "sync-session-in-async"

@@ -22,6 +22,7 @@ import libcst as cst
 
 from poollint import names
 from poollint.context import dotted_name
+from poollint.gate import SourceView, uses_database
 from poollint.project import ProjectIndex, Resource
 from poollint.rule import PoolRule
 
@@ -133,6 +134,11 @@ class SessionFlowRule(PoolRule):
     in what gives them back to the pool: only close(), never a rollback or
     the end of a `with conn.begin():` block.
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return uses_database(view, index)
+
 
     # The Resource kind whose creations are tracked: "session" or "connection".
     TRACKED_KIND: ClassVar[str] = "session"

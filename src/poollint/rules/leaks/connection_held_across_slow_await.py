@@ -8,6 +8,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 import libcst as cst
 
 from poollint.context import dotted_name
+from poollint.gate import SourceView, uses_database
 from poollint.project import ProjectIndex
 from poollint.rule import FixAvailability, Invalid, LineOf, PoolRule, Valid
 
@@ -202,6 +203,11 @@ class ConnectionHeldAcrossSlowAwait(PoolRule):
         await db.commit()
     ```
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.has_async_def and uses_database(view, index)
+
 
     CODE = "POL207"
     NAME = "connection-held-across-slow-await"

@@ -7,6 +7,7 @@ from typing import Dict, Iterable, List, Set, Tuple
 import libcst as cst
 
 from poollint.context import is_main_test, param_list
+from poollint.gate import SourceView, uses_database
 from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
 from poollint.rules.leaks._session_flow import origin_text, pooled_session, session_triggers
@@ -69,6 +70,11 @@ class ModuleLevelSession(PoolRule):
             yield db
     ```
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return uses_database(view, index)
+
 
     CODE = "POL204"
     NAME = "module-level-session"

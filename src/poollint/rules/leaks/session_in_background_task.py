@@ -8,7 +8,8 @@ from typing import Dict, List, Optional, Set
 import libcst as cst
 
 from poollint.context import param_list
-from poollint.project import Resource
+from poollint.gate import SourceView, uses_database
+from poollint.project import ProjectIndex, Resource
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
 from poollint.rules.leaks._session_flow import pooled_session
 
@@ -116,6 +117,11 @@ class SessionInBackgroundTask(PoolRule):
         background_tasks.add_task(send_receipt, order_id)
     ```
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return uses_database(view, index)
+
 
     CODE = "POL205"
     NAME = "session-in-background-task"

@@ -19,6 +19,7 @@ import libcst as cst
 
 from poollint import names
 from poollint.context import Scope, is_main_test
+from poollint.gate import ENGINE_CALLS, SourceView
 from poollint.project import ProjectIndex, index_table, is_test_module
 from poollint.rule import PoolRule
 from poollint.urls import url_scheme
@@ -157,6 +158,11 @@ _Value = Union[cst.BaseExpression, str, None]
 class EngineCallRule(PoolRule):
     """Base of the pool_config rules: collects the file's engine calls and
     hands each to `check()` once the walk has left the module."""
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.calls_any(ENGINE_CALLS)
+
 
     # Test code's engines serve no traffic: most pool rules leave them alone.
     CHECKS_TEST_MODULES = False

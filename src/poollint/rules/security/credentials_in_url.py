@@ -8,52 +8,11 @@ from typing import Iterator, List, Optional, Set, Union
 
 import libcst as cst
 
-from poollint.project import is_test_module
+from poollint.gate import SourceView
+from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
+from poollint.urls import DATABASE_SCHEMES
 
-# Database URL schemes (the dialect before `+driver`): SQLAlchemy's own
-# dialects, common third-party ones, and libpq's `postgres`. A SQLite URL
-# carries a password only as SQLCipher's passphrase, which is a secret too.
-DATABASE_SCHEMES = frozenset(
-    {
-        "postgresql",
-        "postgres",
-        "pgsql",
-        "mysql",
-        "mariadb",
-        "mssql",
-        "oracle",
-        "sqlite",
-        "cockroachdb",
-        "redshift",
-        "snowflake",
-        "db2",
-        "ibm_db_sa",
-        "teradatasql",
-        "clickhouse",
-        "clickhousedb",
-        "trino",
-        "presto",
-        "databricks",
-        "hana",
-        "sybase",
-        "firebird",
-        "vertica",
-        "exasol",
-        "crate",
-        "hive",
-        "impala",
-        "doris",
-        "starrocks",
-        "singlestoredb",
-        "tidb",
-        "yugabytedb",
-        "timescaledb",
-        "awsathena",
-        "informix",
-        "access",
-    }
-)
 URL_CREATE = frozenset({"sqlalchemy.URL.create", "sqlalchemy.engine.URL.create", "sqlalchemy.engine.url.URL.create"})
 
 # `scheme://user:password@host`: the password runs to the last `@` that is
@@ -167,6 +126,11 @@ class CredentialsInUrl(PoolRule):
     engine = create_async_engine(os.environ["DATABASE_URL"])
     ```
     """
+
+    @classmethod
+    def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
+        return view.mentions_database_url or ("create" in view.called and b"URL" in view.source)
+
 
     CODE = "POL501"
     NAME = "credentials-in-url"

@@ -1,0 +1,88 @@
+"""The gates (gate.py) only ever skip work: with them off, nothing new is found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+
+import poollint.engine as engine_module
+from poollint.engine import FixRequest
+from poollint.gate import SourceView
+from poollint.rules import ALL_RULES
+from poollint.testing import Fixture, lint_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _projects() -> List[Path]:
+    found = [ROOT / "examples" / "shop", FIXTURES / "project"]
+    for family in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name != "project"):
+        found.extend(sorted(e for e in family.iterdir() if e.name.startswith("POL") and (e.suffix == ".py" or e.is_dir())))
+    return found
+
+
+def _findings(fixture: Fixture) -> List[Tuple[str, int, int, str, str]]:
+    results = lint_sources(fixture.sources, ALL_RULES, fix=FixRequest())
+    return sorted((name, d.line, d.column, d.code, d.message) for name, r in results.items() for d in r.diagnostics)
+
+
+@pytest.mark.parametrize("path", _projects(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_rule_finds_the_same_with_the_gates_off(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixture = Fixture.load(path)
+    gated = _findings(fixture)
+    monkeypatch.setattr(engine_module, "GATES", False)
+    assert _findings(fixture) == gated
+
+
+def test_called_names_include_the_real_name_of_an_alias() -> None:
+    from poollint.facts import collect_facts
+
+    source = b"from time import sleep as snooze\n\nasync def f():\n    snooze(1)\n"
+    view = SourceView(source, collect_facts(source, "m", "m.py"))
+    assert {"snooze", "sleep"} <= view.called
+    assert view.has_async_def
+
+
+def test_gates_skip_library_code_that_only_mentions_the_names() -> None:
+    source = (
+        b'"""Connect with create_engine("postgresql://scott:tiger@localhost/test")."""\n'
+        b"import time\n\n\ndef later():\n    time.sleep(1)\n"
+    )
+    view = SourceView(source, None)
+    assert not view.has_async_def  # the blocking rules need an async def
+    assert "create_engine" in view.called  # a docstring still opens the engine gate: a superset
+    results = lint_sources({"lib.py": source.decode()}, ALL_RULES)
+    assert results["lib.py"].diagnostics == []
+
+
+def test_pass_one_sees_calls_and_urls_outside_docstrings_only() -> None:
+    from poollint.facts import collect_facts
+
+    documented = collect_facts(
+        b'"""Use create_engine("postgresql://app:pw@db/shop")."""\n\n\ndef f():\n    """sessionmaker(bind=e)"""\n',
+        "m",
+        "m.py",
+    )
+    assert documented.gate_calls == frozenset() and not documented.database_url
+    real = collect_facts(
+        b"from sqlalchemy import create_engine as make\n\nengine = make(f'postgresql://app:{pw}@db/shop')\n",
+        "m",
+        "m.py",
+    )
+    assert real.gate_calls == {"create_engine"} and real.database_url
+
+
+def test_a_bug_while_reading_facts_is_an_internal_error_not_a_decode_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import poollint.facts as facts_module
+    from poollint.engine import read_facts
+
+    def broken(*args: object) -> None:
+        raise IndexError("no such group")
+
+    monkeypatch.setattr(facts_module, "_gate_facts", broken)
+    result = read_facts(Path("m.py"), None, b"x = 1\n")
+    assert result.error is not None and result.error.code == "POL904"
+    assert "IndexError" in result.error.message

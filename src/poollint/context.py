@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -107,6 +108,7 @@ class FileContext:
         self.scopes: List[Scope] = [Scope(module, "module", "")]
         self.reports: List[RawReport] = []
         self.statements: List[cst.CSTNode] = []
+        self._qualified: Dict[Tuple[int, int], Optional[str]] = {}
         self._is_script: Optional[bool] = None
 
     # -- scopes ------------------------------------------------------------------
@@ -127,6 +129,17 @@ class FileContext:
         elif isinstance(node, cst.Lambda):
             params = {p.name.value for p in _all_params(node.params)}
             self.scopes.append(Scope(node, "lambda", self.scopes[-1].qualname, params=params))
+
+    @contextmanager
+    def reporting_from(self, statements: Tuple[cst.CSTNode, ...]) -> Iterator[None]:
+        """Reports made inside are looked up from `statements` (those the walk
+        was in when the reported node was seen), not from where the walk is now."""
+        saved = self.statements
+        self.statements = list(statements)
+        try:
+            yield
+        finally:
+            self.statements = saved
 
     def enter_statement(self, node: cst.CSTNode) -> None:
         self.statements.append(node)
@@ -157,6 +170,15 @@ class FileContext:
     # -- names -------------------------------------------------------------------
     def qualified_name(self, expr: cst.BaseExpression) -> Optional[str]:
         """`t.sleep` -> "time.sleep" after `import time as t`; None when unsure."""
+        # Every rule asks about every call: answer once per node and scope.
+        key = (id(expr), id(self.scopes[-1]))
+        if key in self._qualified:
+            return self._qualified[key]
+        found = self._qualify(expr)
+        self._qualified[key] = found
+        return found
+
+    def _qualify(self, expr: cst.BaseExpression) -> Optional[str]:
         dotted = dotted_name(expr)
         if dotted is None:
             return None

@@ -277,8 +277,22 @@ def _dispatch_tables(ctx: FileContext, rules: Sequence[PoolRule]):  # type: igno
         visits[scope_type] = [ctx.enter]
     for statement_type in UNIT_TYPES:
         visits.setdefault(statement_type, []).append(ctx.enter_statement)
+    # Rules built on one collecting base (the pool_config rules all gather the
+    # file's engine calls) walk once: the base's own handlers run for the
+    # first such rule only, and the others read what it gathered.
+    leaders: Dict[type, PoolRule] = {}
     for rule in rules:
+        base = getattr(type(rule), "SHARES_WALK_OF", None)
+        leader = leaders.setdefault(base, rule) if base is not None else rule
+        if leader is not rule:
+            rule.walk_leader = leader  # type: ignore[attr-defined]
         for name, kind, node_type in _rule_methods(type(rule)):
+            if (
+                leader is not rule
+                and name not in base.PER_RULE_HANDLERS
+                and getattr(type(rule), name) is getattr(base, name)
+            ):
+                continue
             table = visits if kind == "visit" else leaves
             table.setdefault(getattr(cst, node_type), []).append(getattr(rule, name))
     for scope_type in (cst.FunctionDef, cst.ClassDef, cst.Lambda):

@@ -9,7 +9,7 @@ reads each node's syntax fields directly and never touches tokens.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -90,6 +90,24 @@ def _syntax_fields(cls: type) -> Tuple[str, ...]:
 Handler = Callable[[cst.CSTNode], object]
 
 
+def _node_types() -> FrozenSet[type]:
+    found: Set[type] = set()
+    todo = [cst.CSTNode]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return frozenset(found)
+
+
+# isinstance(x, cst.CSTNode) goes through ABCMeta: a set lookup of the exact
+# type is several times cheaper, and the walk asks it for every field.
+_NODE_TYPES = _node_types()
+_SEQUENCES = (tuple, list)
+
+
 def walk(
     root: cst.CSTNode,
     visits: Dict[type, Sequence[Handler]],
@@ -98,25 +116,35 @@ def walk(
     """Call `visits[type]` on entering each node and `leaves[type]` on leaving it.
 
     Iterative, so deeply nested code cannot exhaust Python's recursion limit.
+    A node whose type nobody leaves is not pushed back for leaving.
     """
     stack: List[Tuple[cst.CSTNode, bool]] = [(root, False)]
-    node_class = cst.CSTNode
+    pop = stack.pop
+    push = stack.append
+    node_types = _NODE_TYPES
+    fields_of = _FIELDS.get
+    no_handlers: Sequence[Handler] = ()
     while stack:
-        node, leaving = stack.pop()
+        node, leaving = pop()
         kind = type(node)
         if leaving:
-            for handler in leaves.get(kind, ()):
+            for handler in leaves[kind]:
                 handler(node)
             continue
-        for handler in visits.get(kind, ()):
+        for handler in visits.get(kind, no_handlers):
             handler(node)
-        stack.append((node, True))
+        if kind in leaves:
+            push((node, True))
+        fields = fields_of(kind)
+        if fields is None:
+            fields = _syntax_fields(kind)
         children: List[cst.CSTNode] = []
-        for name in _syntax_fields(kind):
+        for name in fields:
             value = getattr(node, name, None)
-            if isinstance(value, node_class):
+            value_type = type(value)
+            if value_type in node_types:
                 children.append(value)
-            elif isinstance(value, (tuple, list)):
-                children.extend(item for item in value if isinstance(item, node_class))
+            elif value_type in _SEQUENCES:
+                children.extend(item for item in value if type(item) in node_types)
         for child in reversed(children):
-            stack.append((child, False))
+            push((child, False))

@@ -12,8 +12,9 @@ URL literals feed it, and does it run on every request (POL302's case).
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import ClassVar, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -101,6 +102,9 @@ class EngineCall:
     in_main_block: bool = False
     # The module-level name it is assigned to (`engine = create_engine(...)`).
     target: Optional[str] = None
+    # The statements the walk was in at the call: where a finding's position
+    # is looked up (it is reported after the walk, from leave_Module).
+    statements: Tuple[cst.CSTNode, ...] = ()
 
     @property
     def name(self) -> str:
@@ -155,6 +159,22 @@ class PooledEngine:
 _Value = Union[cst.BaseExpression, str, None]
 
 
+# What EngineCallRule's walk gathers (set in its __init__).
+_GATHERED = (
+    "assigned",
+    "engine_calls",
+    "main_bodies",
+    "stored_calls",
+    "returned_calls",
+    "engine_locals",
+    "watched",
+    "stored_names",
+    "returned_names",
+    "receivers",
+    "module_targets",
+)
+
+
 class EngineCallRule(PoolRule):
     """Base of the pool_config rules: collects the file's engine calls and
     hands each to `check()` once the walk has left the module."""
@@ -166,6 +186,10 @@ class EngineCallRule(PoolRule):
 
     # Test code's engines serve no traffic: most pool rules leave them alone.
     CHECKS_TEST_MODULES = False
+    # One walk gathers the engine calls for every pool_config rule of a file
+    # (see engine._dispatch_tables); each rule still judges them itself.
+    SHARES_WALK_OF: ClassVar[type]
+    PER_RULE_HANDLERS: ClassVar[FrozenSet[str]] = frozenset({"leave_Module"})
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
@@ -316,6 +340,7 @@ class EngineCallRule(PoolRule):
                     function=self.ctx.function(),
                     in_main_block=self.main_depth > 0,
                     target=self.module_targets.get(node),
+                    statements=tuple(self.ctx.statements),
                 )
             )
             if self.store_depth:
@@ -324,10 +349,15 @@ class EngineCallRule(PoolRule):
                 self.returned_calls.add(node)
 
     def leave_Module(self, original_node: cst.Module) -> None:
+        leader = getattr(self, "walk_leader", None)
+        if leader is not None:
+            for name in _GATHERED:
+                setattr(self, name, getattr(leader, name))
         if not self.CHECKS_TEST_MODULES and is_test_module(self.ctx.facts.module):
             return
         for engine in self.engine_calls:
-            self.check(engine)
+            with self.ctx.reporting_from(engine.statements):
+                self.check(engine)
 
     # -- questions the rules share -------------------------------------------------
     def outlives(self, engine: EngineCall) -> bool:
@@ -576,15 +606,21 @@ _ARITHMETIC = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _number(text: str) -> object:
+    # literal_eval parses a module per call: the same few numbers recur.
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return _NO_VALUE
+
+
 def literal_value(expr: cst.BaseExpression) -> object:
     """The value of a literal keyword argument: a number (also `60 * 60`,
     `-1`), True/False/None or a string; `_NO_VALUE` (see `is_known`) for
     anything only known at run time."""
     if isinstance(expr, (cst.Integer, cst.Float)):
-        try:
-            return ast.literal_eval(expr.value)
-        except (ValueError, SyntaxError):
-            return _NO_VALUE
+        return _number(expr.value)
     if isinstance(expr, cst.Name) and expr.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[expr.value]
     if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
@@ -652,3 +688,6 @@ def _bound_factories(index: ProjectIndex, qualified: str) -> Tuple[str, ...]:
             if bound is not None and bound[0] == qualified:
                 found.append(name)
     return tuple(sorted(found))
+
+
+EngineCallRule.SHARES_WALK_OF = EngineCallRule

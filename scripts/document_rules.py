@@ -1,4 +1,4 @@
-"""Write docs/rules.md and docs/rules/ from the rules' own metadata. Run it after changing a rule:
+"""Write docs/rules.md, docs/rules/ and the rule catalog from the rules' own metadata. Run it after changing a rule:
 
     python scripts/document_rules.py
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from poollint.ruledocs import generated_pages
+from poollint.ruledocs import CATALOG_PATH, generated_catalog, generated_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,8 @@ def main() -> None:
         target = ROOT / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    print(f"wrote {len(pages)} pages: docs/rules.md and {folder.relative_to(ROOT)}/")
+    (ROOT / CATALOG_PATH).write_text(generated_catalog(), encoding="utf-8")
+    print(f"wrote {len(pages)} pages: docs/rules.md and {folder.relative_to(ROOT)}/, and {CATALOG_PATH}")
 
 
 if __name__ == "__main__":

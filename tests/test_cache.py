@@ -275,3 +275,22 @@ def test_facts_of_a_file_are_reused_by_content(project: Path, monkeypatch: pytes
     services.write_text(services.read_text() + "\n\ndef added():\n    return 1\n")
     check()
     assert calls == ["app/services.py"]
+
+
+def test_a_run_answered_from_the_cache_never_imports_libcst(project: Path) -> None:
+    import subprocess
+    import sys
+
+    check()
+    probe = (
+        "import sys\n"
+        "from poollint.cli import main\n"
+        "try:\n"
+        "    main(['check', '-j1', '.'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('libcst' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True)
+    assert done.stderr.strip().splitlines()[-1] == "False"
+    assert "POL202" in done.stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from poollint.ruledocs import GENERATED, generated_pages
+from poollint.ruledocs import CATALOG_PATH, GENERATED, generated_catalog, generated_pages
 from poollint.rules import ALL_RULES, FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +21,10 @@ def test_generated_rule_docs_are_up_to_date() -> None:
     for relative, text in pages.items():
         assert (ROOT / relative).read_text(encoding="utf-8") == text, f"{relative} is stale: run scripts/document_rules.py"
         assert text.startswith(GENERATED)
+
+
+def test_the_rule_catalog_is_up_to_date() -> None:
+    assert (ROOT / CATALOG_PATH).read_text(encoding="utf-8") == generated_catalog(), "run: python scripts/document_rules.py"
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.CODE for r in ALL_RULES])

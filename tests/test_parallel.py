@@ -126,7 +126,9 @@ def _dies_on(name: str, real):  # type: ignore[no-untyped-def]
 def test_a_worker_that_dies_costs_only_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
     shop = PROJECTS[1]
     serial = _outcome(_run(shop, 1))
-    monkeypatch.setattr(runner, "check_file", _dies_on("orders.py", runner.check_file))
+    import poollint.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "check_file", _dies_on("orders.py", engine_module.check_file))
     crashed = _run(shop, 2)
     assert crashed.internal_error
     outcome = _outcome(crashed)
@@ -142,7 +144,9 @@ def test_a_worker_that_dies_costs_only_its_file(monkeypatch: pytest.MonkeyPatch)
 @needs_fork
 @pytest.mark.usefixtures("pool_for_few_files")
 def test_a_dead_worker_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "check_file", _dies_on("orders.py", runner.check_file))
+    import poollint.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "check_file", _dies_on("orders.py", engine_module.check_file))
     result = CliRunner().invoke(main, ["check", "-j", "2", str(PROJECTS[1])])
     assert result.exit_code == 2
     assert "POL904 internal error while checking this file: the worker process checking it died" in result.stdout
@@ -151,7 +155,9 @@ def test_a_dead_worker_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
 @needs_fork
 @pytest.mark.usefixtures("pool_for_few_files")
 def test_a_worker_dying_in_pass_one_costs_only_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = runner.read_facts
+    import poollint.engine as engine_module
+
+    real = engine_module.read_facts
 
     def read_facts(path, *args, **kwargs):  # type: ignore[no-untyped-def]
         if Path(path).name == "orders.py" and os.getpid() != parent:
@@ -159,7 +165,7 @@ def test_a_worker_dying_in_pass_one_costs_only_its_file(monkeypatch: pytest.Monk
         return real(path, *args, **kwargs)
 
     parent = os.getpid()
-    monkeypatch.setattr(runner, "read_facts", read_facts)
+    monkeypatch.setattr(engine_module, "read_facts", read_facts)
     result = _run(PROJECTS[1], 2)
     assert result.internal_error
     dead = [f for f in result.files if f.path.name == "orders.py"]

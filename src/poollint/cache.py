@@ -23,15 +23,17 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from poollint import __version__
-from poollint.rule import Diagnostic, PoolRule
-from poollint.tracking import QueryLog
+from poollint.diagnostic import Diagnostic
+
+if TYPE_CHECKING:
+    from poollint.tracking import QueryLog
 
 CACHE_DIR_NAME = ".poollint_cache"
 CACHE_DIR_ENV = "POOLLINT_CACHE_DIR"
-_FORMAT = 1
+_FORMAT = 2
 
 _GITIGNORE = "# Created by poollint: the cache is local to this machine.\n*\n"
 # https://bford.info/cachedir/: backup tools skip a directory holding this.
@@ -69,7 +71,7 @@ class Cache:
         return self.directory / __version__ / f"{self.key}.{kind}"
 
     @classmethod
-    def open(cls, directory: Path, settings: object, rules: Sequence[Type[PoolRule]]) -> "Cache":
+    def open(cls, directory: Path, settings: object, rules: Sequence[object]) -> "Cache":
         cache = cls(directory, settings_key(settings, rules))
         cache.findings = _load(cache._file("findings"))
         return cache
@@ -125,6 +127,10 @@ class Cache:
         return None
 
 
+def file_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def project_state(digests: Dict[str, str]) -> str:
     """A digest of every indexed file and its content."""
     return hashlib.blake2b(repr(sorted(digests.items())).encode(), digest_size=16).hexdigest()
@@ -152,9 +158,10 @@ def _umask() -> int:
     return mask
 
 
-def settings_key(settings: object, rules: Sequence[Type[PoolRule]]) -> str:
-    """What findings depend on besides the files: settings, rules, Python's parser."""
-    text = repr((sys.version_info[:2], repr(settings), sorted(rule.CODE for rule in rules)))
+def settings_key(settings: object, rules: Sequence[object]) -> str:
+    """What findings depend on besides the files: settings, rules (classes or
+    catalog entries: their codes), Python's parser."""
+    text = repr((sys.version_info[:2], repr(settings), sorted(rule.CODE for rule in rules)))  # type: ignore[attr-defined]
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 

@@ -18,12 +18,10 @@ from poollint.cache import CACHE_DIR_ENV, CACHE_DIR_NAME, Cache, cache_directory
 from poollint.cache import clean as clean_cache
 from poollint.config import ConfigError, load_settings
 from poollint.discovery import DiscoveryError, discover_python_files
-from poollint.engine import FILE_CODES, FixRequest, build_index
-from poollint.inventory import collect_engines, configured_workers, render_text, to_json
+from poollint.catalog import CATALOG
+from poollint.diagnostic import FILE_CODES, FixRequest
 from poollint.parallel import JobsError, parse_jobs
 from poollint.reporters.concise import finding_lines, summary
-from poollint.ruledocs import render_file_code, render_rule
-from poollint.rules import ALL_RULES, RULES_BY_CODE
 from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
 
@@ -119,7 +117,9 @@ def check(
                 "unsafe_fixes": unsafe_fixes,
             },
         )
-        rules = select_rules_for_settings(ALL_RULES, settings)
+        # Catalog entries, not the rules: importing those (and libcst) waits
+        # until a file must really be checked.
+        rules = select_rules_for_settings(CATALOG, settings)
         files = discover_python_files(targets, settings)
     except (ConfigError, SelectionError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
@@ -268,6 +268,9 @@ def engines(
         files = discover_python_files(targets, settings)
     except (ConfigError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
+    from poollint.engine import build_index
+    from poollint.inventory import collect_engines, configured_workers, render_text, to_json
+
     try:
         facts = read_all_facts(index_files(files, settings), settings, jobs)
         index = build_index(facts.values())
@@ -295,6 +298,9 @@ def engines(
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain rule CODE: what it flags, why it hurts the pool, examples, fix safety."""
+    from poollint.ruledocs import render_file_code, render_rule
+    from poollint.rules import RULES_BY_CODE
+
     code = code.upper()
     if code in RULES_BY_CODE:
         click.echo(render_rule(RULES_BY_CODE[code]), nl=False)
@@ -307,6 +313,8 @@ def rule(code: str) -> None:
 @main.command(name="rules")
 def list_rules() -> None:
     """List every rule: code, name, fix availability, default on or opt-in."""
+    from poollint.rules import ALL_RULES
+
     for r in ALL_RULES:
         fix = r.FIX_AVAILABILITY.value
         click.echo(f"{r.CODE}  {r.NAME:<40} fix: {fix:<9} {'on' if r.DEFAULT_ENABLED else 'opt-in'}")

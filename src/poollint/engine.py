@@ -7,7 +7,6 @@ selected rules' trigger substrings is never parsed by libcst at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,14 +14,26 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Ty
 
 import libcst as cst
 
+from poollint.cache import file_digest
 from poollint.context import FileContext, RawReport
+from poollint.diagnostic import (
+    Diagnostic,
+    FixSafety,
+    FILE_CODES,
+    INTERNAL_ERROR,
+    SYNTAX_ERROR,
+    UNDECODABLE,
+    UNREADABLE,
+    FileResult,
+    FixRequest,
+)
 from poollint.facts import FactsError, ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.gate import SourceView
 from poollint.noqa import is_suppressed, noqa_lines
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
-from poollint.rule import Diagnostic, FixSafety, PoolRule
+from poollint.rule import PoolRule
 from poollint.walk import walk
 
 # Fixes may enable or disable each other (an `async def` turned into `def`
@@ -30,48 +41,8 @@ from poollint.walk import walk
 # as ruff does; the bound keeps a pair of fighting fixes from looping.
 MAX_FIX_ROUNDS = 10
 
-# Findings about the file itself rather than its code. Always reported:
-# a file poollint cannot read is a file nobody checked.
-UNREADABLE = "POL901"
-UNDECODABLE = "POL902"
-SYNTAX_ERROR = "POL903"
-INTERNAL_ERROR = "POL904"
-FILE_CODES = {
-    UNREADABLE: "unreadable-file",
-    UNDECODABLE: "undecodable-file",
-    SYNTAX_ERROR: "syntax-error",
-    INTERNAL_ERROR: "internal-error",
-}
-
-
 # How Python's parser words a file it cannot decode, as opposed to bad syntax.
 _DECODE_ERRORS = ("null bytes", "unicode error", "codec", "encoding")
-
-
-@dataclass
-class FileResult:
-    path: Path
-    diagnostics: List[Diagnostic] = field(default_factory=list)
-    fixed: int = 0
-    # Set when fixes changed the file: the bytes before and after.
-    original: Optional[bytes] = None
-    fixed_source: Optional[bytes] = None
-    # Fixes dropped because their result would not parse, and similar notes.
-    warnings: List[str] = field(default_factory=list)
-    internal_error: bool = False
-    # The project-index questions its rules asked (tracking.py), for the cache.
-    queries: Optional[list] = None
-
-
-@dataclass(frozen=True)
-class FixRequest:
-    """Which fixes to apply: none (check only), safe ones, or unsafe ones too."""
-
-    apply: bool = False
-    unsafe: bool = False
-
-    def allows(self, safety: FixSafety) -> bool:
-        return self.apply and (safety is FixSafety.SAFE or self.unsafe)
 
 
 # -- pass 1 ---------------------------------------------------------------------
@@ -114,10 +85,6 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(
             None, _file_diagnostic(INTERNAL_ERROR, f"internal error while reading this file: {exc}"), digest
         )
-
-
-def file_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _display_path(path: Path, root: Optional[Path]) -> str:
@@ -377,7 +344,10 @@ __all__ = [
     "FileResult",
     "FixOutcome",
     "FixRequest",
+    "Diagnostic",
+    "FixSafety",
     "build_index",
+    "file_digest",
     "check_file",
     "read_facts",
     "live_rules",

@@ -10,17 +10,12 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, Mapping, O
 
 import libcst as cst
 
+from poollint.diagnostic import Diagnostic, FixSafety
+
 if TYPE_CHECKING:
     from poollint.context import FileContext
     from poollint.gate import SourceView
     from poollint.project import ProjectIndex
-
-
-class FixSafety(enum.Enum):
-    # SAFE fixes keep the program's behaviour; `--fix` applies them. UNSAFE
-    # fixes may change behaviour and need `--unsafe-fixes` as well.
-    SAFE = "safe"
-    UNSAFE = "unsafe"
 
 
 class FixAvailability(enum.Enum):
@@ -42,26 +37,6 @@ class Fix:
     replacement: cst.CSTNode
     safety: FixSafety
     imports: Tuple[ImportRequest, ...] = ()
-
-
-@dataclass
-class Diagnostic:
-    code: str
-    message: str
-    line: int
-    column: int  # 1-based, as flake8 prints it
-    end_line: int = 0
-    end_column: int = 0
-    fix: Optional[Fix] = field(default=None, compare=False, repr=False)
-    # Set when the fix exists but was withheld (e.g. unsafe without --unsafe-fixes).
-    fix_safety: Optional[FixSafety] = None
-
-    @property
-    def fixable(self) -> bool:
-        return self.fix_safety is FixSafety.SAFE
-
-    def sort_key(self) -> Tuple[int, int, str]:
-        return (self.line, self.column, self.code)
 
 
 @dataclass(frozen=True)

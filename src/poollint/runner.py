@@ -6,26 +6,20 @@ import os
 from functools import cached_property
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Type
 
-from poollint.cache import Cache, project_state
+# The engine (and with it libcst, a third of the start-up) is imported only
+# when a file must really be read: a run answered from the cache never does.
+if TYPE_CHECKING:
+    from poollint.engine import FactsResult
+    from poollint.project import ProjectIndex
+    from poollint.rule import PoolRule
+
+from poollint.cache import Cache, file_digest, project_state
 from poollint.config import Settings
+from poollint.diagnostic import INTERNAL_ERROR, UNREADABLE, Diagnostic, FileResult, FixRequest, FixSafety
 from poollint.discovery import discover_python_files
-from poollint.engine import (
-    INTERNAL_ERROR,
-    UNREADABLE,
-    FactsResult,
-    FileResult,
-    FixRequest,
-    build_index,
-    check_file,
-    file_digest,
-    read_facts,
-)
 from poollint.parallel import run_tasks
-from poollint.project import ProjectIndex
-from poollint.tracking import QueryChecker, TrackedIndex
-from poollint.rule import Diagnostic, FixSafety, PoolRule
 from poollint.selection import code_matches, ignored_codes_for_file
 from poollint.writer import WriteError, write_atomic
 
@@ -63,7 +57,17 @@ def _relative(path: Path, root: Path) -> str:
         return Path(path).as_posix()
 
 
-def rules_for_file(path: Path, settings: Settings, rules: Sequence[Type[PoolRule]]) -> List[Type[PoolRule]]:
+def rule_classes(rules: Sequence[object]) -> List[Type["PoolRule"]]:
+    """The rule classes of `rules`, which may be classes or catalog entries
+    (catalog.py): resolving entries imports the rules, and libcst with them."""
+    if all(isinstance(rule, type) for rule in rules):
+        return list(rules)  # type: ignore[arg-type]
+    from poollint.rules import RULES_BY_CODE
+
+    return [RULES_BY_CODE[rule.CODE] for rule in rules]  # type: ignore[attr-defined]
+
+
+def rules_for_file(path: Path, settings: Settings, rules: Sequence[Type["PoolRule"]]) -> List[Type["PoolRule"]]:
     if not settings.per_file_ignores:
         return list(rules)
     ignored = ignored_codes_for_file(_relative(path, settings.project_root), settings.per_file_ignores)
@@ -129,7 +133,7 @@ def _is_read_error(result: FactsResult) -> bool:
 def run(
     files: Sequence[Path],
     settings: Settings,
-    rules: Sequence[Type[PoolRule]],
+    rules: Sequence[Type["PoolRule"]],
     fix: FixRequest = FixRequest(),
     write: bool = True,
     jobs: int = 1,
@@ -152,6 +156,9 @@ def run(
             if problem:
                 result.warnings.append(problem)
             return result
+    from poollint.engine import build_index
+
+    rules = rule_classes(rules)
     facts = read_all_facts(indexed, settings, jobs, cache, digests)
     index = build_index(facts.values())
     state = _CheckState(facts, index, settings, tuple(rules), fix, track=cache is not None)
@@ -178,6 +185,8 @@ def run(
 
 def _check_all(state: "_CheckState", files: List[Path], jobs: int, cache: Optional[Cache]) -> List[FileResult]:
     """Pass 2 over `files`: from the cache where its findings still hold."""
+    from poollint.tracking import QueryChecker
+
     results: List[Optional[FileResult]] = [None] * len(files)
     todo: List[int] = []
     checker = QueryChecker(state.index) if cache is not None else None
@@ -215,7 +224,7 @@ def _has_fix_to_apply(diagnostics: Sequence[Diagnostic], fix: FixRequest) -> boo
 
 
 def _cached_result(
-    cache: Optional[Cache], checker: Optional[QueryChecker], state: "_CheckState", path: Path
+    cache: Optional[Cache], checker: Optional["QueryChecker"], state: "_CheckState", path: Path
 ) -> Optional[FileResult]:
     if cache is None or checker is None:
         return None
@@ -252,9 +261,9 @@ class _CheckState:
     """What every file's pass 2 shares; a worker process receives it once."""
 
     facts: Dict[str, FactsResult]
-    index: ProjectIndex
+    index: "ProjectIndex"
     settings: Settings
-    rules: Tuple[Type[PoolRule], ...]
+    rules: Tuple[Type["PoolRule"], ...]
     fix: FixRequest = FixRequest()
     # Log the index questions each file's rules ask, for the cache.
     track: bool = False
@@ -268,15 +277,22 @@ class _CheckState:
         return project_state({key: result.digest for key, result in self.facts.items()})
 
 
-def _facts_task(root: Optional[Path], path: Path) -> FactsResult:
+def _facts_task(root: Optional[Path], path: Path) -> "FactsResult":
+    from poollint.engine import read_facts
+
     return read_facts(path, root)
 
 
 def _facts_crashed(path: Path) -> FactsResult:
+    from poollint.engine import FactsResult
+
     return FactsResult(None, _crash_diagnostic())
 
 
 def _check_task(state: _CheckState, path: Path) -> FileResult:
+    from poollint.engine import check_file, read_facts
+    from poollint.tracking import TrackedIndex
+
     file_facts = state.facts[_key(path)]
     file_rules = rules_for_file(path, state.settings, state.rules)
     try:
@@ -316,7 +332,7 @@ def _recheck_after_fixes(
     changed: Sequence[FileResult],
     facts: Dict[str, FactsResult],
     settings: Settings,
-    rules: Sequence[Type[PoolRule]],
+    rules: Sequence[Type["PoolRule"]],
     jobs: int = 1,
     cache: Optional[Cache] = None,
 ) -> None:
@@ -328,6 +344,8 @@ def _recheck_after_fixes(
     disk by now, so this is an ordinary check (and the cache serves the
     files whose answers did not change).
     """
+    from poollint.engine import build_index, read_facts
+
     fixed_sources: Dict[str, bytes] = {}
     for file_result in changed:
         key = _key(file_result.path)

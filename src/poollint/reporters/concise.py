@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
-from poollint.rule import FixSafety
+from poollint.diagnostic import FixSafety
 from poollint.runner import RunResult
 
 

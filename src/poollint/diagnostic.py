@@ -1,0 +1,81 @@
+"""What a run reports about a file, in a module that does not import libcst.
+
+A run whose every file comes from the cache prints findings without ever
+parsing code, so the types it prints (and unpickles) must not pull in libcst,
+which is a third of poollint's start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List, Optional, Tuple
+
+
+class FixSafety(enum.Enum):
+    # SAFE fixes keep the program's behaviour; `--fix` applies them. UNSAFE
+    # fixes may change behaviour and need `--unsafe-fixes` as well.
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    message: str
+    line: int
+    column: int  # 1-based, as flake8 prints it
+    end_line: int = 0
+    end_column: int = 0
+    # The rule's Fix (rule.Fix) while the file's tree is alive; None after.
+    fix: Optional[Any] = field(default=None, compare=False, repr=False)
+    # Set when the fix exists but was withheld (e.g. unsafe without --unsafe-fixes).
+    fix_safety: Optional[FixSafety] = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix_safety is FixSafety.SAFE
+
+    def sort_key(self) -> Tuple[int, int, str]:
+        return (self.line, self.column, self.code)
+
+
+# Findings about the file itself rather than its code. Always reported:
+# a file poollint cannot read is a file nobody checked.
+UNREADABLE = "POL901"
+UNDECODABLE = "POL902"
+SYNTAX_ERROR = "POL903"
+INTERNAL_ERROR = "POL904"
+FILE_CODES = {
+    UNREADABLE: "unreadable-file",
+    UNDECODABLE: "undecodable-file",
+    SYNTAX_ERROR: "syntax-error",
+    INTERNAL_ERROR: "internal-error",
+}
+
+
+@dataclass
+class FileResult:
+    path: Path
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    fixed: int = 0
+    # Set when fixes changed the file: the bytes before and after.
+    original: Optional[bytes] = None
+    fixed_source: Optional[bytes] = None
+    # Fixes dropped because their result would not parse, and similar notes.
+    warnings: List[str] = field(default_factory=list)
+    internal_error: bool = False
+    # The project-index questions its rules asked (tracking.py), for the cache.
+    queries: Optional[list] = None
+
+
+@dataclass(frozen=True)
+class FixRequest:
+    """Which fixes to apply: none (check only), safe ones, or unsafe ones too."""
+
+    apply: bool = False
+    unsafe: bool = False
+
+    def allows(self, safety: FixSafety) -> bool:
+        return self.apply and (safety is FixSafety.SAFE or self.unsafe)

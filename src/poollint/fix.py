@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,47 +42,119 @@ def effective_safety(fix: Fix) -> FixSafety:
     return fix.safety
 
 
-class _Replacer(cst.CSTTransformer):
-    """Replaces nodes by identity and does not descend into a node it replaces,
-    so of two nested fixes the outer one wins this round; the inner one is
-    looked at again on the fixed code in the next round."""
+def _find_targets(
+    module: cst.Module, fixes: Dict[cst.CSTNode, Diagnostic]
+) -> List[Tuple[Tuple[cst.CSTNode, ...], Diagnostic]]:
+    """The path from the module to each node a fix replaces, in source order.
 
-    def __init__(self, fixes: Dict[cst.CSTNode, Diagnostic]) -> None:
-        super().__init__()
-        self.fixes = fixes
-        self.applied: List[Diagnostic] = []
+    The search does not descend into a node it replaces, so of two nested
+    fixes the outer one wins this round; the inner one is looked at again on
+    the fixed code in the next round.
+    """
+    found: List[Tuple[Tuple[cst.CSTNode, ...], Diagnostic]] = []
+    path: List[cst.CSTNode] = []
+    stack: List[Tuple[cst.CSTNode, bool]] = [(module, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            path.pop()
+            continue
+        diagnostic = fixes.get(node)
+        if diagnostic is not None:
+            found.append((tuple(path) + (node,), diagnostic))
+            continue
+        path.append(node)
+        stack.append((node, True))
+        children = []
+        for value in _field_values(node):
+            if isinstance(value, cst.CSTNode):
+                children.append(value)
+            elif isinstance(value, (tuple, list)):
+                children.extend(item for item in value if isinstance(item, cst.CSTNode))
+        stack.extend((child, False) for child in reversed(children))
+    return found
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return node not in self.fixes
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
-        diagnostic = self.fixes.get(original_node)
-        if diagnostic is None:
-            return updated_node
-        self.applied.append(diagnostic)
-        assert diagnostic.fix is not None
-        return diagnostic.fix.replacement
+def _field_values(node: cst.CSTNode) -> List[object]:
+    return [getattr(node, f.name) for f in dataclasses.fields(node)]
+
+
+def _rebuilt(node: cst.CSTNode, new: Dict[int, cst.CSTNode]) -> cst.CSTNode:
+    """`node` with each child that has a new version in `new` swapped in."""
+    changes = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, cst.CSTNode):
+            if id(value) in new:
+                changes[f.name] = new[id(value)]
+        elif isinstance(value, (tuple, list)) and any(id(item) in new for item in value):
+            items = [new.get(id(item), item) for item in value]
+            changes[f.name] = tuple(items) if isinstance(value, tuple) else items
+    return node.with_changes(**changes)
 
 
 def _transform(module: cst.Module, diagnostics: Sequence[Diagnostic]) -> Tuple[cst.Module, List[Diagnostic]]:
+    """Apply the fixes by rebuilding only the nodes on the paths from the
+    module to what they replace (a transformer would rebuild every node)."""
     by_node: Dict[cst.CSTNode, Diagnostic] = {}
     for diagnostic in diagnostics:
         assert diagnostic.fix is not None
         # Two fixes of one node: the first this round, the other re-reported next.
         by_node.setdefault(diagnostic.fix.node, diagnostic)
-    replacer = _Replacer(by_node)
-    new_module = module.visit(replacer)
-    imports = [request for d in replacer.applied for request in d.fix.imports]  # type: ignore[union-attr]
-    if imports:
+    targets = _find_targets(module, by_node)
+    applied = [diagnostic for _, diagnostic in targets]
+    new: Dict[int, cst.CSTNode] = {}
+    depth: Dict[int, Tuple[int, cst.CSTNode]] = {}
+    for path, diagnostic in targets:
+        new[id(path[-1])] = diagnostic.fix.replacement  # type: ignore[union-attr]
+        for level, ancestor in enumerate(path[:-1]):
+            depth[id(ancestor)] = (level, ancestor)
+    for _, ancestor in sorted(depth.values(), key=lambda item: -item[0]):
+        new[id(ancestor)] = _rebuilt(ancestor, new)
+    new_module = new.get(id(module), module)
+    assert isinstance(new_module, cst.Module)
+    imports = [request for d in applied for request in d.fix.imports]  # type: ignore[union-attr]
+    missing = [request for request in imports if not _imported(new_module, request)]
+    if missing:
         # libcst.codemod costs a third of poollint's start-up: only runs that fix pay it.
         from libcst.codemod import CodemodContext
         from libcst.codemod.visitors import AddImportsVisitor
 
         context = CodemodContext()
-        for module_name, obj in imports:
+        for module_name, obj in missing:
             AddImportsVisitor.add_needed_import(context, module_name, obj)
         new_module = AddImportsVisitor(context).transform_module(new_module)
-    return new_module, replacer.applied
+    return new_module, applied
+
+
+def _imported(module: cst.Module, request: Tuple[str, Optional[str]]) -> bool:
+    """Whether a module-level statement already makes the import a fix needs
+    (`import asyncio`; `from contextlib import closing`, not aliased)."""
+    name, obj = request
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if obj is None and isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is None and _dotted(alias.name) == name:
+                        return True
+            elif obj is not None and isinstance(small, cst.ImportFrom) and not small.relative:
+                if small.module is None or _dotted(small.module) != name or isinstance(small.names, cst.ImportStar):
+                    continue
+                for alias in small.names:
+                    if alias.asname is None and _dotted(alias.name) == obj:
+                        return True
+    return False
+
+
+def _dotted(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr.value}" if head else None
+    return None
 
 
 def why_invalid(code: str, path: Path) -> Optional[str]:

@@ -187,7 +187,7 @@ def check_file(
                 for d in diagnostics
                 if d.fix is not None
                 and fix.allows(d.fix_safety or FixSafety.UNSAFE)
-                and fix_key(d, module) not in dropped
+                and not (dropped and fix_key(d, module) in dropped)
             ]
             if not fixes:
                 break
@@ -201,13 +201,17 @@ def check_file(
                 result.original = source
             result.fixed += outcome.applied
             module = outcome.module
-            current = module.bytes
+            current = outcome.source if outcome.source is not None else module.bytes
             refreshed = read_facts(path, None, current)
             if refreshed.facts is not None:
                 refreshed.facts.module = module_facts.module
                 refreshed.facts.path = module_facts.path
                 module_facts = refreshed.facts
-                index = index.with_module(module_facts)
+            # The rules see the fixed module itself (tree and facts) but the
+            # project index as it was: rebuilding it for every round of every
+            # fixed file made --fix quadratic. Findings are not taken from
+            # these rounds: after fixing, every file is checked again against
+            # an index of the fixed project (runner._recheck_after_fixes).
             # A fix may bring a rule into play (a fix adding pool settings
             # makes the values checkable), or take one out.
             rules = live_rules(current, module_facts, all_rules, index)

@@ -19,6 +19,8 @@ class FixOutcome:
     module: Optional[cst.Module]
     applied: int = 0
     dropped: List[Tuple[Diagnostic, str]] = field(default_factory=list)
+    # The fixed module's bytes, as they will be written.
+    source: Optional[bytes] = None
 
 
 class _CommentCollector(cst.CSTVisitor):
@@ -159,6 +161,12 @@ def _dotted(node: cst.BaseExpression) -> Optional[str]:
 
 def why_invalid(code: str, path: Path) -> Optional[str]:
     """Why fixed code cannot be written, or None. Compiles it, never runs it."""
+    return _checked(code, code.encode("utf-8"), path)[0]
+
+
+def _checked(code: str, data: bytes, path: Path) -> Tuple[Optional[str], Optional[cst.Module]]:
+    """(why the fixed code cannot be written, or None; its libcst tree, read
+    back from the bytes as they would be written, for the next round)."""
     try:
         # Compiling (not only parsing) also rejects `await` outside async def.
         # The user's own warnings (invalid escapes...) are not ours to print.
@@ -166,45 +174,51 @@ def why_invalid(code: str, path: Path) -> Optional[str]:
             warnings.simplefilter("ignore")
             compile(code, str(path), "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        return f"the result would not compile: {getattr(exc, 'msg', exc)}"
+        return f"the result would not compile: {getattr(exc, 'msg', exc)}", None
     try:
-        cst.parse_module(code)
+        return None, cst.parse_module(data)
     except Exception as exc:  # libcst's own parser must read it back too
-        return f"the result would not re-parse: {exc}"
-    return None
+        return f"the result would not re-parse: {exc}", None
 
 
-def _attempt(module: cst.Module, diagnostics: Sequence[Diagnostic], path: Path):
+@dataclass
+class _Attempt:
+    applied: List[Diagnostic]
+    problem: Optional[str] = None
+    module: Optional[cst.Module] = None
+    source: Optional[bytes] = None
+
+
+def _attempt(module: cst.Module, old_code: str, diagnostics: Sequence[Diagnostic], path: Path) -> _Attempt:
     new_module, applied = _transform(module, diagnostics)
-    if new_module.code == module.code:
-        return module, [], None
-    problem = why_invalid(new_module.code, path)
-    return new_module, applied, problem
+    code = new_module.code
+    if code == old_code:
+        return _Attempt([])
+    data = code.encode(new_module.encoding)
+    problem, parsed = _checked(code, data, path)
+    return _Attempt(applied, problem, parsed, data)
 
 
 def apply_fixes(module: cst.Module, diagnostics: Sequence[Diagnostic], path: Path) -> FixOutcome:
-    new_module, applied, problem = _attempt(module, diagnostics, path)
-    if problem is None:
-        return FixOutcome(_reparse(new_module), len(applied))
+    old_code = module.code
+    first = _attempt(module, old_code, diagnostics, path)
+    if first.problem is None:
+        return FixOutcome(first.module, len(first.applied), source=first.source)
     # Together they break the file: find the ones that do so alone.
     outcome = FixOutcome(None)
     good: List[Diagnostic] = []
-    for diagnostic in applied:
-        _, one_applied, one_problem = _attempt(module, [diagnostic], path)
-        if one_problem is None and one_applied:
+    for diagnostic in first.applied:
+        one = _attempt(module, old_code, [diagnostic], path)
+        if one.problem is None and one.applied:
             good.append(diagnostic)
         else:
-            outcome.dropped.append((diagnostic, one_problem or "it conflicts with another fix"))
+            outcome.dropped.append((diagnostic, one.problem or "it conflicts with another fix"))
     while good:
-        candidate, candidate_applied, candidate_problem = _attempt(module, good, path)
-        if candidate_problem is None:
-            outcome.module = _reparse(candidate)
-            outcome.applied = len(candidate_applied)
+        candidate = _attempt(module, old_code, good, path)
+        if candidate.problem is None:
+            outcome.module = candidate.module
+            outcome.source = candidate.source
+            outcome.applied = len(candidate.applied)
             return outcome
         outcome.dropped.append((good.pop(), "it conflicts with another fix"))
     return outcome
-
-
-def _reparse(new_module: cst.Module) -> cst.Module:
-    # A fresh tree for the next round, read back from the bytes as written.
-    return cst.parse_module(new_module.bytes)

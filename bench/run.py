@@ -1,7 +1,8 @@
-"""Benchmark poollint against a bare libcst parse, ast.parse, ruff and flake8-async.
+"""Benchmark poollint against a bare libcst parse, ast.parse, ruff, flake8-async and fixit.
 
     python bench/run.py                      # general corpus + dense 100 and 1,000 files
     python bench/run.py --sizes 100,1000,10000 --repeats 5 --json out.json
+    python bench/run.py --sizes 100 --skip flake8,fixit,fix   # a quick run
 
 Corpora are built on the spot, so the run needs nothing but an environment
 with poollint installed:
@@ -14,19 +15,25 @@ with poollint installed:
 
 Each figure is the median of --repeats runs. Command-line tools run as
 subprocesses (a cold start every time, imports included); the libcst and
-ast parses run in this process on the same files, reading them included.
-Options poollint may or may not have (--no-cache, --jobs) are detected from
-`poollint check --help` at run time.
+ast parses run in one child process (bench/parse_files.py) that times only
+its read + parse loop over the same files. Options poollint may or may not
+have (--no-cache, --jobs) are detected from `poollint check --help` at run
+time.
+
+Peak RSS is each child's own (os.wait4). On Linux a child's ru_maxrss starts
+from its parent's peak RSS, so this process never imports libcst, the
+frameworks of the general corpus or anything else large, and never parses:
+its own peak is reported as the floor of every figure.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import importlib
+import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -35,7 +42,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Collection, Dict, List, Optional, Sequence, Set, Tuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -44,6 +51,9 @@ from generate import generate  # noqa: E402
 
 GENERAL_PACKAGES = ("fastapi", "starlette", "sqlalchemy", "pydantic")
 POOLLINT = [sys.executable, "-m", "poollint"]
+PARSE_CHILD = [sys.executable, str(HERE / "parse_files.py")]
+# Rows --skip can leave out: the slow ones, and those that need an extra tool.
+SKIPPABLE = ("flake8", "fixit", "ruff", "fix", "warm")
 
 # Issue 4's targets for poollint cold, one process, against a bare libcst
 # parse of the same files (the other targets are in targets()).
@@ -69,8 +79,11 @@ def python_files(root: Path) -> List[Path]:
 def build_general(dest: Path) -> Path:
     root = dest / "general"
     for name in GENERAL_PACKAGES:
-        module = importlib.import_module(name)
-        source = Path(module.__file__).parent  # type: ignore[arg-type]
+        # Found, not imported: importing them would grow this process by ~45 MiB.
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"{name} is not installed as a package: the general corpus needs it")
+        source = Path(next(iter(spec.submodule_search_locations)))
         shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))
     return root
 
@@ -81,16 +94,28 @@ def build_dense(dest: Path, files: int, seed: int) -> Path:
     return root
 
 
-def run_child(cmd: Sequence[str], cwd: Path) -> Tuple[float, Optional[float], int, str]:
-    """Seconds, peak RSS (MiB) and exit status of one subprocess.
+@dataclass
+class Outcome:
+    """One subprocess: wall seconds, peak RSS (MiB), exit status, its output."""
 
-    os.wait4 gives the rusage of that child alone (getrusage(RUSAGE_CHILDREN)
-    keeps the maximum over every child so far, so a later, smaller process
-    would be hidden); peak RSS is unknown where wait4 is missing.
+    seconds: float
+    rss: Optional[float]
+    code: int
+    stderr: str
+    stdout: str = ""
+
+
+def run_child(cmd: Sequence[str], cwd: Path, capture: bool = False) -> Outcome:
+    """Run one subprocess; its stdout is kept only when capture is set.
+
+    os.wait4 gives the rusage of that child and the children it waited for
+    (getrusage(RUSAGE_CHILDREN) keeps the maximum over every child so far, so
+    a later, smaller process would be hidden); peak RSS is unknown where wait4
+    is missing.
     """
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=out if capture else subprocess.DEVNULL, stderr=err)
         rss: Optional[float] = None
         if hasattr(os, "wait4"):
             _, status, usage = os.wait4(proc.pid, 0)
@@ -103,47 +128,55 @@ def run_child(cmd: Sequence[str], cwd: Path) -> Tuple[float, Optional[float], in
             elapsed = time.perf_counter() - start
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
-    return elapsed, rss, proc.returncode, stderr
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+    return Outcome(elapsed, rss, proc.returncode, stderr, stdout)
 
 
-def median_child(cmd: Sequence[str], cwd: Path, repeats: int, prepare: Optional[Callable[[], Path]] = None):
-    times, peaks = [], []
+def exited_zero(outcome: Outcome) -> bool:
+    return outcome.code == 0
+
+
+def median_child(
+    cmd: Sequence[str],
+    cwd: Path,
+    repeats: int,
+    prepare: Optional[Callable[[], Path]] = None,
+    ok: Callable[[Outcome], bool] = exited_zero,
+) -> Tuple[float, Optional[float], Set[int]]:
+    """Median seconds, highest peak RSS and the exit statuses of `repeats` runs.
+
+    A run `ok` rejects (by default: a non-zero exit) stops the benchmark.
+    """
+    times, peaks, codes = [], [], set()
     for _ in range(repeats):
         where = prepare() if prepare else cwd
-        elapsed, rss, code, stderr = run_child(cmd, where)
-        if code != 0:
-            raise RuntimeError(f"{' '.join(cmd)} exited {code}: {stderr.strip()[-2000:]}")
-        times.append(elapsed)
-        if rss is not None:
-            peaks.append(rss)
-    return statistics.median(times), (max(peaks) if peaks else None)
+        outcome = run_child(cmd, where)
+        if not ok(outcome):
+            raise RuntimeError(f"{' '.join(cmd)} exited {outcome.code}: {outcome.stderr.strip()[-2000:]}")
+        times.append(outcome.seconds)
+        codes.add(outcome.code)
+        if outcome.rss is not None:
+            peaks.append(outcome.rss)
+    return statistics.median(times), (max(peaks) if peaks else None), codes
 
 
-def median_inprocess(fn: Callable[[Sequence[Path]], None], files: Sequence[Path], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(files)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def median_parse(kind: str, files: Sequence[Path], repeats: int, scratch: Path) -> Tuple[float, Optional[float]]:
+    """Median seconds and peak RSS of a bare parse of `files` in one child process.
 
-
-def parse_libcst(files: Sequence[Path]) -> None:
-    import libcst
-
-    for path in files:
-        try:
-            libcst.parse_module(path.read_text(encoding="utf-8"))
-        except libcst.ParserSyntaxError:
-            pass
-
-
-def parse_ast(files: Sequence[Path]) -> None:
-    for path in files:
-        try:
-            ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        except SyntaxError:
-            pass
+    The child (bench/parse_files.py) times only its read + parse rounds, not
+    its start-up; its peak RSS is its own ru_maxrss (wait4's figure if it has none).
+    """
+    listing = scratch / f"files-{kind}.json"
+    listing.write_text(json.dumps([str(p) for p in files]), encoding="utf-8")
+    outcome = run_child(PARSE_CHILD + [kind, str(listing), str(repeats)], scratch, capture=True)
+    if outcome.code != 0:
+        raise RuntimeError(f"parse_files.py {kind} exited {outcome.code}: {outcome.stderr.strip()[-2000:]}")
+    report = json.loads(outcome.stdout)
+    if report["files"] != len(files):
+        raise RuntimeError(f"parse_files.py {kind} read {report['files']} files, not {len(files)}")
+    rss = report["peak_rss_mb"] if report["peak_rss_mb"] is not None else outcome.rss
+    return statistics.median(report["seconds"]), rss
 
 
 def poollint_options() -> Dict[str, bool]:
@@ -151,27 +184,64 @@ def poollint_options() -> Dict[str, bool]:
     return {"no_cache": "--no-cache" in text, "jobs": "--jobs" in text}
 
 
+def installed(module: str) -> bool:
+    """Whether `module` can be imported here, without importing it (flake8_async
+    would load libcst into this process)."""
+    return importlib.util.find_spec(module) is not None
+
+
 def tool_command(name: str) -> Optional[List[str]]:
     """The command of an optional tool in this environment, or None."""
     if name == "ruff":
-        try:
-            importlib.import_module("ruff")
-        except ImportError:
+        if not installed("ruff"):
             exe = shutil.which("ruff")
             return [exe] if exe else None
         return [sys.executable, "-m", "ruff"]
     if name == "flake8":
-        try:
-            importlib.import_module("flake8")
-            importlib.import_module("flake8_async")
-        except ImportError:
+        if not (installed("flake8") and installed("flake8_async")):
             return None
         return [sys.executable, "-m", "flake8"]
+    if name == "fixit":
+        # Fixit 2 (`fixit lint`): Fixit 1 has another command line.
+        if installed("fixit"):
+            cmd = [sys.executable, "-m", "fixit"]
+        else:
+            exe = Path(sys.executable).with_name("fixit")
+            found = str(exe) if exe.exists() else shutil.which("fixit")
+            if not found:
+                return None
+            cmd = [found]
+        try:
+            text = subprocess.run(cmd + ["--version"], capture_output=True, text=True, timeout=60).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        words = text.split()
+        major = words[-1].split(".")[0] if words else ""
+        return cmd if major.isdigit() and int(major) >= 2 else None
     raise ValueError(name)
 
 
+# A run of `fixit lint` that got to the end prints "N files clean" or
+# "N files checked, ..." on stderr.
+FIXIT_SUMMARY = re.compile(r"\b\d+ files? (clean|checked)\b")
+
+
+def fixit_finished(outcome: Outcome) -> bool:
+    """fixit lint exits 1 when it reports something and 2 when a rule or the
+    parser raised on a file (3: both): the run still measured every file.
+    A crash or a usage error (also 1 or 2) has no summary line."""
+    return outcome.code in (0, 1, 2, 3) and bool(FIXIT_SUMMARY.search(outcome.stderr))
+
+
 def bench_corpus(
-    corpus: str, root: Path, repeats: int, options: Dict[str, bool], scratch: Path, flake8_repeats: int
+    corpus: str,
+    root: Path,
+    repeats: int,
+    options: Dict[str, bool],
+    scratch: Path,
+    flake8_repeats: int,
+    fixit_repeats: int,
+    skip: Collection[str] = (),
 ) -> List[Row]:
     files = python_files(root)
     count = len(files)
@@ -187,16 +257,16 @@ def bench_corpus(
     if not options["jobs"]:
         variants = [("poollint cold", [])]
     for label, extra in variants:
-        seconds, rss = median_child(cold + extra + ["."], root, repeats)
+        seconds, rss, _ = median_child(cold + extra + ["."], root, repeats)
         row(label, seconds, rss)
 
-    if options["no_cache"]:
+    if options["no_cache"] and "warm" not in skip:
         # A cache of its own, filled by one untimed run, then: nothing changed,
         # and one file changed before each run (a line added at its top, so
         # every line below moves: what other modules' messages cite moves too).
         warm = POOLLINT + ["check", "--exit-zero", "--cache-dir", str(scratch / f"cache-{corpus}"), "."]
         run_child(warm, root)
-        seconds, rss = median_child(warm, root, repeats)
+        seconds, rss, _ = median_child(warm, root, repeats)
         row("poollint warm", seconds, rss, "nothing changed; default jobs")
         edited = files[len(files) // 2]
         edits = iter(range(repeats))
@@ -205,44 +275,64 @@ def bench_corpus(
             edited.write_bytes(f"# bench edit {next(edits)}\n".encode() + edited.read_bytes())
             return root
 
-        seconds, rss = median_child(warm, root, repeats, prepare=edit_one)
+        seconds, rss, _ = median_child(warm, root, repeats, prepare=edit_one)
         row("poollint warm, 1 changed", seconds, rss, f"{edited.relative_to(root).as_posix()} edited")
 
     # What every poollint row pays before reading a file: interpreter, imports, rule registry.
-    seconds, rss = median_child(POOLLINT + ["--version"], root, repeats)
+    seconds, rss, _ = median_child(POOLLINT + ["--version"], root, repeats)
     row("poollint --version", seconds, rss, "startup only")
 
-    copies = iter(range(repeats))
+    if "fix" not in skip:
+        copies = iter(range(repeats))
 
-    def fresh_copy() -> Path:
-        target = scratch / f"{corpus}-fix-{next(copies)}"
-        shutil.copytree(root, target)
-        return target
+        def fresh_copy() -> Path:
+            target = scratch / f"{corpus}-fix-{next(copies)}"
+            shutil.copytree(root, target)
+            return target
 
-    fix_cmd = cold + (["--jobs", "1"] if options["jobs"] else []) + ["--fix", "."]
-    seconds, rss = median_child(fix_cmd, root, repeats, prepare=fresh_copy)
-    row("poollint --fix" + (" -j1" if options["jobs"] else ""), seconds, rss, "on a fresh copy")
+        fix_cmd = cold + (["--jobs", "1"] if options["jobs"] else []) + ["--fix", "."]
+        seconds, rss, _ = median_child(fix_cmd, root, repeats, prepare=fresh_copy)
+        row("poollint --fix" + (" -j1" if options["jobs"] else ""), seconds, rss, "on a fresh copy")
 
-    row("libcst.parse_module", median_inprocess(parse_libcst, files, repeats), None, "in process")
-    row("ast.parse", median_inprocess(parse_ast, files, repeats), None, "in process")
+    seconds, rss = median_parse("libcst", files, repeats, scratch)
+    row("libcst.parse_module", seconds, rss, "one process, start-up not timed")
+    seconds, rss = median_parse("ast", files, repeats, scratch)
+    row("ast.parse", seconds, rss, "one process, start-up not timed")
 
-    ruff = tool_command("ruff")
-    if ruff:
-        seconds, rss = median_child(ruff + ["check", "--select", "ASYNC", "--exit-zero", "--no-cache", "."], root, repeats)
-        row("ruff --select ASYNC", seconds, rss, "ruff's default threads")
-    else:
-        row("ruff --select ASYNC", None, None, "skipped: ruff not installed (pip install -e '.[bench]')")
-    flake8 = tool_command("flake8")
-    if flake8:
-        # --select only filters what flake8 reports: pycodestyle, pyflakes and
-        # mccabe still run on every line, so this row is minutes on large corpora.
-        seconds, rss = median_child(flake8 + ["--select", "ASYNC", "--exit-zero", "."], root, flake8_repeats)
-        note = "flake8-async, flake8's default jobs"
-        if flake8_repeats != repeats:
-            note += f", median of {flake8_repeats}"
-        row("flake8 --select ASYNC", seconds, rss, note)
-    else:
-        row("flake8 --select ASYNC", None, None, "skipped: flake8 / flake8-async not installed")
+    if "ruff" not in skip:
+        ruff = tool_command("ruff")
+        if ruff:
+            seconds, rss, _ = median_child(ruff + ["check", "--select", "ASYNC", "--exit-zero", "--no-cache", "."], root, repeats)
+            row("ruff --select ASYNC", seconds, rss, "ruff's default threads")
+        else:
+            row("ruff --select ASYNC", None, None, "skipped: ruff not installed (pip install -e '.[bench]')")
+    if "flake8" not in skip:
+        flake8 = tool_command("flake8")
+        if flake8:
+            # --select only filters what flake8 reports: pycodestyle, pyflakes and
+            # mccabe still run on every line, so this row is minutes on large corpora.
+            seconds, rss, _ = median_child(flake8 + ["--select", "ASYNC", "--exit-zero", "."], root, flake8_repeats)
+            note = "flake8-async, flake8's default jobs"
+            if flake8_repeats != repeats:
+                note += f", median of {flake8_repeats}"
+            row("flake8 --select ASYNC", seconds, rss, note)
+        else:
+            row("flake8 --select ASYNC", None, None, "skipped: flake8 / flake8-async not installed (pip install -e '.[bench]')")
+    if "fixit" not in skip:
+        fixit = tool_command("fixit")
+        if fixit:
+            # Its built-in rules (no fixit config above the temporary corpus),
+            # every core through trailrunner's process pool. Like flake8, minutes
+            # on the general corpus.
+            seconds, rss, codes = median_child(fixit + ["lint", "."], root, fixit_repeats, ok=fixit_finished)
+            note = "default rules, its own process pool"
+            if fixit_repeats != repeats:
+                note += f", median of {fixit_repeats}"
+            if any(code & 2 for code in codes):
+                note += "; raised on some files"
+            row("fixit lint", seconds, rss, note)
+        else:
+            row("fixit lint", None, None, "skipped: fixit 2 not installed (pip install -e '.[bench]')")
 
     base = rows[0].seconds
     for r in rows:
@@ -270,12 +360,13 @@ def targets(rows: Sequence[Row]) -> List[Dict[str, object]]:
         limit = dict(TARGETS).get(kind)
         if cold and parse and cold.seconds and parse.seconds and limit is not None:
             results.append(_target(corpus, f"{cold.tool} <= {limit}x libcst parse", cold.seconds / parse.seconds, limit))
-        flake8 = mine.get("flake8 --select ASYNC")
         fastest = parallel or cold
-        if fastest and flake8 and fastest.seconds and flake8.seconds:
-            results.append(
-                _target(corpus, f"{fastest.tool} >= 10x faster than flake8-async", flake8.seconds / fastest.seconds, 10, at_most=False)
-            )
+        for tool, name in (("flake8 --select ASYNC", "flake8-async"), ("fixit lint", "fixit")):
+            other = mine.get(tool)
+            if fastest and other and fastest.seconds and other.seconds:
+                results.append(
+                    _target(corpus, f"{fastest.tool} >= 10x faster than {name}", other.seconds / fastest.seconds, 10, at_most=False)
+                )
         warm = mine.get("poollint warm")
         if warm and cold and warm.seconds and cold.seconds:
             results.append(_target(corpus, "poollint warm <= 5% of cold -j1", warm.seconds / cold.seconds, 0.05))
@@ -347,19 +438,29 @@ def target_lines(results: Sequence[Dict[str, object]]) -> List[str]:
     return lines
 
 
-def environment(options: Dict[str, bool]) -> Dict[str, object]:
-    from poollint import __version__
+def own_peak_rss_mb() -> Optional[float]:
+    """This process's peak RSS: on Linux, the floor of every child's figure."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
+
+def environment(options: Dict[str, bool]) -> Dict[str, object]:
+    # Imported here, after every measurement: importlib.metadata alone adds
+    # ~6 MiB to this process, hence to the floor of every child's peak RSS.
     from importlib.metadata import PackageNotFoundError, version
 
-    versions: Dict[str, Optional[str]] = {"poollint": __version__, "libcst": version("libcst")}
-    for name in GENERAL_PACKAGES:
-        versions[name] = getattr(importlib.import_module(name), "__version__", "?")
-    for tool in ("ruff", "flake8", "flake8-async"):
+    from poollint import __version__
+
+    versions: Dict[str, Optional[str]] = {"poollint": __version__}
+    # Distribution metadata: importing the packages would only tell the same.
+    for name in ("libcst",) + GENERAL_PACKAGES + ("ruff", "flake8", "flake8-async", "fixit"):
         try:
-            versions[tool] = version(tool)
+            versions[name] = version(name)
         except PackageNotFoundError:
-            versions[tool] = None
+            versions[name] = None
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "python": platform.python_version(),
@@ -376,10 +477,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--with-10000", action="store_true", help="also the 10,000-file dense corpus (slow)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--flake8-repeats", type=int, help="repeats of the (slow) flake8 row; default --repeats")
+    parser.add_argument("--fixit-repeats", type=int, help="repeats of the (slow) fixit row; default --repeats")
+    parser.add_argument(
+        "--skip",
+        default="",
+        metavar="TOOLS",
+        help=f"rows to leave out, comma-separated among {', '.join(SKIPPABLE)} (default: none)",
+    )
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--no-general", action="store_true", help="skip the installed-packages corpus")
     parser.add_argument("--json", type=Path, default=HERE / "results.json", help="where to write the results")
     args = parser.parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    unknown = sorted(skip - set(SKIPPABLE))
+    if unknown:
+        parser.error(f"--skip: unknown {', '.join(unknown)} (choose among {', '.join(SKIPPABLE)})")
+    for name in ("repeats", "flake8_repeats", "fixit_repeats"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    flake8_repeats = args.flake8_repeats or args.repeats
+    fixit_repeats = args.fixit_repeats or args.repeats
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.with_10000 and 10000 not in sizes:
         sizes.append(10000)
@@ -397,20 +515,33 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"benchmarking {name} ({len(python_files(root))} files) ...", file=sys.stderr, flush=True)
             scratch = work / "scratch"
             scratch.mkdir(exist_ok=True)
-            rows.extend(bench_corpus(name, root, args.repeats, options, scratch, args.flake8_repeats or args.repeats))
+            rows.extend(bench_corpus(name, root, args.repeats, options, scratch, flake8_repeats, fixit_repeats, skip))
             shutil.rmtree(scratch)
 
+    floor = own_peak_rss_mb()
     results = targets(rows)
     env = environment(options)
+    env["bench_peak_rss_mb"] = floor
     print(
         f"poollint {env['versions']['poollint']}, Python {env['python']}, {env['cores']} cores, "
-        f"{env['date']}, median of {args.repeats}"
+        f"{env['date']}, median of {args.repeats}" + (f"; skipped: {', '.join(sorted(skip))}" if skip else "")
     )
+    if floor is not None:
+        print(f"Benchmark process peak RSS: {floor:.0f} MiB (on Linux no child's figure can be below it)")
     print(table(rows))
     print("\nIssue 4 targets:")
     print("\n".join(target_lines(results)) or "- (no corpus to compare)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"environment": env, "repeats": args.repeats, "seed": args.seed, "rows": [asdict(r) for r in rows], "targets": results}
+    payload = {
+        "environment": env,
+        "repeats": args.repeats,
+        "flake8_repeats": flake8_repeats,
+        "fixit_repeats": fixit_repeats,
+        "skipped": sorted(skip),
+        "seed": args.seed,
+        "rows": [asdict(r) for r in rows],
+        "targets": results,
+    }
     args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {args.json}", file=sys.stderr)
     return 0

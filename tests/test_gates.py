@@ -86,3 +86,93 @@ def test_a_bug_while_reading_facts_is_an_internal_error_not_a_decode_error(monke
     result = read_facts(Path("m.py"), None, b"x = 1\n")
     assert result.error is not None and result.error.code == "POL904"
     assert "IndexError" in result.error.message
+
+
+def _live_codes(sources: dict, name: str) -> List[str]:
+    from poollint.engine import live_rules, read_facts
+    from poollint.project import ProjectIndex
+
+    root = Path("/virtual")
+    facts = {n: read_facts(root / n, root, text.encode()) for n, text in sources.items()}
+    index = ProjectIndex(f.facts for f in facts.values() if f.facts is not None)
+    return [rule.CODE for rule in live_rules(sources[name].encode(), facts[name].facts, ALL_RULES, index)]
+
+
+LEAK_RULES = {"POL201", "POL202", "POL203", "POL204", "POL206"}
+
+
+def test_leak_rules_skip_a_file_that_creates_no_session_or_connection() -> None:
+    # Library code: sessions and connections are parameters, `Session` an
+    # annotation, and nothing in the project creates an engine at module
+    # level, so `conn.begin()` cannot be a checkout poollint knows of.
+    sources = {
+        "lib.py": (
+            "from sqlalchemy import Connection\n"
+            "from sqlalchemy.orm import Session\n\n\n"
+            "def run(db: Session, conn: Connection) -> None:\n"
+            "    conn.begin()\n"
+            "    db.execute('select 1')\n"
+        ),
+        "factory.py": (
+            "from sqlalchemy import create_engine\n\n\n"
+            "def make(url):\n"
+            "    return create_engine(url).connect()\n"
+        ),
+    }
+    assert LEAK_RULES.isdisjoint(_live_codes(sources, "lib.py"))
+    assert "POL206" not in _live_codes(sources, "factory.py")
+    assert lint_sources(sources, ALL_RULES)["lib.py"].diagnostics == []
+
+
+def test_leak_rules_run_where_an_alias_of_a_project_factory_or_engine_is_called() -> None:
+    sources = {
+        "app/db.py": (
+            "from sqlalchemy import create_engine\n"
+            "from sqlalchemy.orm import sessionmaker\n\n"
+            "engine = create_engine('postgresql://db/app', pool_size=5, max_overflow=10, pool_recycle=1800, pool_pre_ping=True)\n"
+            "SessionLocal = sessionmaker(bind=engine)\n"
+        ),
+        "app/jobs.py": (
+            "from app.db import SessionLocal as Maker\n"
+            "from app.db import engine as e\n\n\n"
+            "def purge():\n"
+            "    db = (Maker)()\n"
+            "    db.execute('delete from carts')\n"
+            "    db.close()\n\n\n"
+            "def count():\n"
+            "    conn = e.connect()\n"
+            "    total = conn.execute('select count(*) from carts')\n"
+            "    conn.close()\n"
+            "    return total\n"
+        ),
+    }
+    assert {"POL201", "POL206"} <= set(_live_codes(sources, "app/jobs.py"))
+    codes = sorted(d.code for d in lint_sources(sources, ALL_RULES)["app/jobs.py"].diagnostics)
+    assert codes == ["POL201", "POL206"]
+
+
+@pytest.mark.parametrize(
+    "source, database_url, password_url",
+    [
+        ('"""Connect to postgresql://scott:tiger@localhost/test."""\n', False, False),
+        ('URL = "postgresql://app@db/shop"\n', True, False),
+        ('URL = "postgresql://app:{password}@db/shop"\n', True, False),
+        ('URL = (\n    "postgresql://app:"\n    "s3cret@db/shop"\n)\n', True, True),
+        ('URL = f"postgresql://{user}:{password}@db/shop"\n', True, True),
+        (
+            "class Settings:\n    '''Settings.'''\n\n    def url(self):\n"
+            "        if self.local:\n            return 'mysql+pymysql://root:changeme@localhost/shop'\n"
+            "        return self.remote\n",
+            True,
+            True,
+        ),
+        ("match x:\n    case 1:\n        url = 'postgresql://app:pw@db/shop'\n", True, True),
+    ],
+)
+def test_pass_one_tells_which_database_urls_may_carry_a_password(
+    source: str, database_url: bool, password_url: bool
+) -> None:
+    from poollint.facts import collect_facts
+
+    facts = collect_facts(source.encode(), "m", "m.py")
+    assert (facts.database_url, facts.password_url) == (database_url, password_url)

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 CACHE_DIR_NAME = ".poollint_cache"
 CACHE_DIR_ENV = "POOLLINT_CACHE_DIR"
-_FORMAT = 2
+# Bumped whenever what is pickled changes shape (3: facts gained password_url).
+_FORMAT = 3
 
 _GITIGNORE = "# Created by poollint: the cache is local to this machine.\n*\n"
 # https://bford.info/cachedir/: backup tools skip a directory holding this.

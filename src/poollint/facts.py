@@ -14,9 +14,10 @@ import bisect
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from poollint import names
+from poollint.urls import password_urls
 
 ROUTE_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "websocket"}
@@ -153,6 +154,9 @@ class ModuleFacts:
     # and whether a string that is not a docstring holds `<db scheme>://`.
     gate_calls: FrozenSet[str] = frozenset()
     database_url: bool = False
+    # Whether such a string may carry a password (POL501's gate): a string
+    # literal where urls.password_urls() finds one, or an f-string with a URL.
+    password_url: bool = False
     # Digest of the source the facts were read from: with the module name and
     # path it identifies the facts (the cache compares answers by it).
     digest: str = ""
@@ -511,18 +515,21 @@ class _Collector:
         for arg in (args.vararg, args.kwarg):
             if arg is not None:
                 fn.local_names.add(arg.arg)
-        body_nodes = list(_own_nodes(node.body))
+        body_nodes = _own_nodes(node.body)
+        nested_scopes = False
         for sub in body_nodes:
-            if isinstance(sub, (ast.Import, ast.ImportFrom)):
+            kind = type(sub)
+            if kind is ast.Import or kind is ast.ImportFrom:
                 for local, qualified in import_bindings(sub, self.facts.module, self.is_package):
                     fn.local_imports[local] = qualified
                     fn.local_names.discard(local)
-            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                fn.local_names.add(sub.name)
-            elif isinstance(sub, ast.stmt):
+            elif kind in _SCOPE_STATEMENTS:
+                fn.local_names.add(sub.name)  # type: ignore[attr-defined]
+                nested_scopes = True
+            elif kind in _BINDING_STATEMENTS:
                 fn.local_names.update(_assigned_names(sub))
-            elif isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
-                fn.local_names.add(sub.target.id)
+            elif kind is ast.NamedExpr and type(sub.target) is ast.Name:  # type: ignore[attr-defined]
+                fn.local_names.add(sub.target.id)  # type: ignore[attr-defined]
         fn.decorators = [
             self.qualify(d.func if isinstance(d, ast.Call) else d, enclosing) or "" for d in node.decorator_list
         ]
@@ -545,11 +552,12 @@ class _Collector:
         engine_calls: List[Tuple[ast.Call, bool]] = []
         assigned_to: Dict[int, str] = {}  # id of an assigned call -> its (dotted) target
         for sub in body_nodes:
-            if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+            kind = type(sub)
+            if kind is ast.Yield or kind is ast.YieldFrom:
                 fn.is_generator = True
-            elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+            elif kind is ast.Global or kind is ast.Nonlocal:
                 fn.declares_global = True
-            if isinstance(sub, ast.Call):
+            if kind is ast.Call:
                 callee = self.qualify(sub.func, fn)
                 if callee:
                     fn.calls.add(callee)
@@ -569,7 +577,7 @@ class _Collector:
                         fn.io_lines[io_key] = sub.lineno
                 if enclosing is None:
                     self._route_registration(sub, fn)
-            if isinstance(sub, (ast.Assign, ast.AnnAssign)):
+            if kind is ast.Assign or kind is ast.AnnAssign:
                 value = sub.value
                 # `conn = await engine.connect()`: the name holds what the awaited call gives.
                 called = value.value if isinstance(value, ast.Await) else value
@@ -591,7 +599,7 @@ class _Collector:
                             self._local_apps[(qualname, target.id)] = "router"
                     elif value is not None:
                         conflicting.add(target.id)
-            elif isinstance(sub, (ast.With, ast.AsyncWith)):
+            elif kind is ast.With or kind is ast.AsyncWith:
                 for item in sub.items:
                     var = item.optional_vars
                     callee = self.qualify(item.context_expr.func, fn) if isinstance(item.context_expr, ast.Call) else None
@@ -600,9 +608,7 @@ class _Collector:
                         _bind_engine(binds, var.id, self._session_bind(item.context_expr, callee, fn))
                     elif var is not None:
                         conflicting.update(_assigned_names(ast.Assign(targets=[var], value=None)))
-            elif isinstance(sub, (ast.For, ast.AsyncFor, ast.AugAssign)) or (
-                isinstance(sub, ast.NamedExpr)
-            ):
+            elif kind is ast.For or kind is ast.AsyncFor or kind is ast.AugAssign or kind is ast.NamedExpr:
                 target = sub.target
                 conflicting.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
         for name, callee in created.items():
@@ -616,10 +622,11 @@ class _Collector:
         for call, is_async in engine_calls:
             self.facts.other_engines.append((qualname, assigned_to.get(id(call)), self._engine(call, is_async, fn)))
         for sub in body_nodes:
-            if isinstance(sub, (ast.Yield, ast.Return)) and sub.value is not None:
+            kind = type(sub)
+            if (kind is ast.Yield or kind is ast.Return) and sub.value is not None:
                 source = self._value_source(sub.value, created, fn)
                 if source:
-                    (fn.yields_from if isinstance(sub, ast.Yield) else fn.returns_from).append(source)
+                    (fn.yields_from if kind is ast.Yield else fn.returns_from).append(source)
                 if isinstance(sub.value, ast.Name) and sub.value.id in fn.session_binds:
                     fn.result_binds.append(fn.session_binds[sub.value.id])
                 elif isinstance(sub.value, ast.Call) and source:
@@ -642,11 +649,12 @@ class _Collector:
             existing.declares_global |= fn.declares_global
         else:
             self.facts.functions[qualname] = fn
-        for stmt in _own_statements(node.body):
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self._function(stmt, f"{qualname}.", fn)
-            elif isinstance(stmt, ast.ClassDef):
-                self._class(stmt, f"{qualname}.", fn)
+        if nested_scopes:
+            for stmt in _own_statements(node.body):
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._function(stmt, f"{qualname}.", fn)
+                elif isinstance(stmt, ast.ClassDef):
+                    self._class(stmt, f"{qualname}.", fn)
 
     def _session_bind(self, call: ast.AST, callee: str, fn: FunctionFact) -> Optional[str]:
         """The engine (qualified) of `Session(engine)` / `Session(bind=engine)`."""
@@ -799,26 +807,47 @@ def _own_statements(body: List[ast.stmt]):
 # Nodes no fact is ever read from: skipping them (and every `ctx` field)
 # halves the number of nodes pass 1 visits.
 _LEAF_TYPES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _concrete_node_types() -> FrozenSet[type]:
+    found: Set[type] = set()
+    todo: List[type] = [ast.AST]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return frozenset(found)
+
+
+# The walks test `type(x) in _WALKED` (a set lookup) rather than isinstance
+# against a tuple of abstract classes: pass 1 asks it of every child of every node.
+_WALKED = frozenset(t for t in _concrete_node_types() if not issubclass(t, _LEAF_TYPES))
 _CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
 
 
 def _child_fields(cls: type) -> Tuple[str, ...]:
     fields = _CHILD_FIELDS.get(cls)
     if fields is None:
-        fields = tuple(f for f in cls._fields if f not in ("ctx", "type_comment"))  # type: ignore[attr-defined]
+        fields = tuple(
+            reversed([f for f in cls._fields if f not in ("ctx", "type_comment")])  # type: ignore[attr-defined]
+        )
         _CHILD_FIELDS[cls] = fields
     return fields
 
 
 def _push_children(node: ast.AST, stack: List[ast.AST]) -> None:
-    for name in reversed(_child_fields(type(node))):
+    """Push the walked children of `node`, last first (so they pop in order)."""
+    walked = _WALKED
+    push = stack.append
+    for name in _CHILD_FIELDS.get(type(node)) or _child_fields(type(node)):
         value = getattr(node, name, None)
-        if isinstance(value, list):
+        if type(value) is list:
             for item in reversed(value):
-                if isinstance(item, ast.AST) and not isinstance(item, _LEAF_TYPES):
-                    stack.append(item)
-        elif isinstance(value, ast.AST) and not isinstance(value, _LEAF_TYPES):
-            stack.append(value)
+                if type(item) in walked:
+                    push(item)
+        elif type(value) in walked:
+            push(value)
 
 
 def _walk(node: ast.AST):
@@ -830,24 +859,34 @@ def _walk(node: ast.AST):
         _push_children(current, stack)
 
 
-def _own_nodes(body: List[ast.stmt]):
-    """The non-leaf nodes of a function body that belong to the function's own scope."""
+def _own_nodes(body: List[ast.stmt]) -> List[ast.AST]:
+    """The non-leaf nodes of a function body that belong to the function's own scope, in order."""
+    found: List[ast.AST] = []
+    keep = found.append
     stack: List[ast.AST] = list(reversed(body))
+    pop = stack.pop
     while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        node = pop()
+        keep(node)
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             # Decorators and defaults run in the enclosing scope.
-            stack.extend(node.decorator_list)
-            stack.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
-            continue
-        if isinstance(node, ast.ClassDef):
-            stack.extend(node.decorator_list)
-            stack.extend(node.bases)
-            continue
-        if isinstance(node, ast.Lambda):
-            continue
-        _push_children(node, stack)
+            stack.extend(node.decorator_list)  # type: ignore[attr-defined]
+            args = node.args  # type: ignore[attr-defined]
+            stack.extend(d for d in args.defaults + args.kw_defaults if d is not None)
+        elif kind is ast.ClassDef:
+            stack.extend(node.decorator_list)  # type: ignore[attr-defined]
+            stack.extend(node.bases)  # type: ignore[attr-defined]
+        elif kind is not ast.Lambda:
+            _push_children(node, stack)
+    return found
+
+
+_SCOPE_STATEMENTS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+# The statements _assigned_names() finds a name in.
+_BINDING_STATEMENTS = frozenset(
+    {ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.Try}
+)
 
 
 def _assigned_names(stmt: ast.AST) -> Set[str]:
@@ -968,7 +1007,23 @@ _GATE_CALLED = re.compile(
     rb"\b(" + b"|".join(sorted(n.encode() for n in names.GATE_CALL_NAMES - {"create"})) + rb")\s*\("
 )
 _URL_CREATE = re.compile(rb"\bURL\b")
-_ANY_SCHEME = re.compile(rb"(?<![A-Za-z0-9_+.\-])([A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?://")
+_NEWLINE = re.compile(rb"\n")
+# A URL scheme (`postgresql+asyncpg`) ending where `://` starts.
+_SCHEME_BEFORE = re.compile(rb"(?<![A-Za-z0-9_+.\-])([A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?\Z")
+
+
+def _schemes(source: bytes) -> List[Tuple[int, str]]:
+    """(offset, scheme) of every `scheme://` in `source`. Found from each
+    `://` backwards: a regex tried at every identifier of the file cost more
+    than the rest of pass 1's text checks together."""
+    found = []
+    end = source.find(b"://")
+    while end >= 0:
+        match = _SCHEME_BEFORE.search(source, max(0, end - 128), end)
+        if match is not None:
+            found.append((match.start(), match.group(1).decode("ascii")))
+        end = source.find(b"://", end + 3)
+    return found
 
 
 def _gate_facts(facts: ModuleFacts, tree: ast.Module, source: bytes) -> None:
@@ -993,17 +1048,69 @@ def _gate_facts(facts: ModuleFacts, tree: ast.Module, source: bytes) -> None:
         call_matches += [(m.start(), aliases[m.group(1).decode("ascii")]) for m in alias_pattern.finditer(source)]
     if b"create" in source and _URL_CREATE.search(source) is not None:
         call_matches += [(m.start(), "create") for m in re.finditer(rb"\bcreate\s*\(", source)]
-    url_matches = [m.start() for m in _ANY_SCHEME.finditer(source) if m.group(1).decode("ascii").lower() in DATABASE_SCHEMES]
+    url_matches = [start for start, scheme in _schemes(source) if scheme.lower() in DATABASE_SCHEMES]
     if not (call_matches or url_matches):
         return
     bare = _bare_string_lines(tree)
-    starts = [0] + [i + 1 for i, byte in enumerate(source) if byte == 10]
+    starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
 
     def outside(offset: int) -> bool:
         return bisect.bisect_right(starts, offset) not in bare
 
     facts.gate_calls = frozenset(name for offset, name in call_matches if outside(offset))
-    facts.database_url = any(outside(offset) for offset in url_matches)
+    url_lines = {bisect.bisect_right(starts, offset) for offset in url_matches if outside(offset)}
+    facts.database_url = bool(url_lines)
+    if url_lines:
+        if b"\r" in source.replace(b"\r\n", b""):
+            # A lone CR ends a line for Python, not for `starts`: lines unsure.
+            facts.password_url = True
+        else:
+            facts.password_url = any(_may_carry_password(node) for node in _nodes_on_lines(tree, url_lines))
+
+
+def _may_carry_password(node: ast.AST) -> bool:
+    kind = type(node)
+    if kind is ast.Constant:
+        value = node.value  # type: ignore[attr-defined]
+        return type(value) is str and "://" in value and any(password_urls(value))
+    if kind is ast.JoinedStr:
+        # POL501 reads an f-string's literal parts unevaluated: any URL may do.
+        return any(
+            type(part) is ast.Constant and "://" in str(part.value) for part in node.values  # type: ignore[attr-defined]
+        )
+    return False
+
+
+_BODY_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _nodes_on_lines(tree: ast.Module, lines: Set[int]) -> Iterator[ast.AST]:
+    """The expression nodes of the statements spanning any of `lines`, but
+    docstrings: statements holding a block are entered, not walked whole, so
+    a URL in a long class costs the statements around it only."""
+    first, last = min(lines), max(lines)
+    stack: List[ast.AST] = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        start = getattr(stmt, "lineno", None)
+        if start is not None:
+            end = getattr(stmt, "end_lineno", None) or start
+            if end < first or start > last or not any(start <= line <= end for line in lines):
+                continue
+        if type(stmt) is ast.Expr and type(stmt.value) in (ast.Constant, ast.JoinedStr):  # type: ignore[attr-defined]
+            continue  # a docstring: POL501 leaves it alone
+        blocks = [name for name in _BODY_FIELDS if getattr(stmt, name, None)]
+        if not blocks:
+            yield from ast.walk(stmt)
+            continue
+        for name in blocks:
+            stack.extend(getattr(stmt, name))
+        for name, value in ast.iter_fields(stmt):
+            if name in _BODY_FIELDS:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, ast.AST):
+                    yield from ast.walk(item)
 
 
 def _bare_string_lines(tree: ast.Module) -> Set[int]:

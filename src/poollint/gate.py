@@ -13,7 +13,7 @@ the gates on and off).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Dict, FrozenSet, Optional
+from typing import TYPE_CHECKING, Dict, FrozenSet, Optional, Set
 
 from poollint import names
 from poollint.facts import ModuleFacts
@@ -23,7 +23,9 @@ from poollint.urls import DATABASE_SCHEMES
 if TYPE_CHECKING:
     from poollint.project import ProjectIndex
 
-_CALLED = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# `name(`, also `(name)(`: what a call of `name` shows in the source. The
+# lookbehind keeps the regex from trying every suffix of every identifier.
+_CALLED = re.compile(rb"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)[\s)]*\(")
 _ASYNC_DEF = re.compile(rb"\basync\s+def\b")
 _SCHEME = re.compile(rb"(?<![A-Za-z0-9_+.\-])([A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?://")
 
@@ -152,3 +154,64 @@ def _makes_database_resource(index: "ProjectIndex", qualified: str) -> bool:
         or index.created_by_call(qualified) is not None
         or index.of_dependency(qualified) is not None
     )
+
+
+# What a call that checks a connection out of an engine shows in the source.
+CONNECTING_CALLS = frozenset({"connect", "begin", "raw_connection"})
+_SESSION_CLASS_CALLS = _last(names.SESSION_CLASSES, names.ASYNC_SESSION_CLASSES)
+
+
+def session_triggers(index: "ProjectIndex") -> Set[str]:
+    """`Session` (the classes, `sessionmaker`), plus every name under which
+    the project's session factories and session-returning helpers can be
+    called: their own names and the aliases modules import them as
+    (`from .db import SessionLocal as Maker`, re-exported or not)."""
+    found = {"Session"} | index.session_maker_names()
+    for facts in index.modules.values():
+        for local, qualified in facts.imports.items():
+            if local not in found and index.created_by_call(qualified) is not None:
+                found.add(local)
+    return found
+
+
+def calls_creating(view: SourceView, index: "ProjectIndex", kind: str) -> bool:
+    """Whether the file may call something that creates a `kind` ("session"
+    or "connection"): a name it calls is one a creating call can end in."""
+    return not view.called.isdisjoint(index.table(f"{kind}_call_names"))
+
+
+def _created_under(index: "ProjectIndex", kind: str) -> Set[str]:
+    """Every name under which a call of the project's code makes a `kind`:
+    its factories (sessions), helpers returning what those make, and the
+    names modules import either as."""
+    found: Set[str] = set()
+    for facts in index.modules.values():
+        if kind == "session":
+            found.update(facts.factories)
+        for fn in facts.functions.values():
+            if fn.is_generator or not fn.returns_from:
+                continue
+            made = index.created_by_call(facts.qualify(fn.qualname))
+            if made is not None and made.kind == kind:
+                found.add(fn.qualname.rsplit(".", 1)[-1])
+        for local, qualified in facts.imports.items():
+            made = index.created_by_call(qualified)
+            if made is not None and made.kind == kind:
+                found.add(local)
+    return found
+
+
+@index_table("session_call_names")
+def _session_call_names(index: "ProjectIndex") -> FrozenSet[str]:
+    """The session classes, and the project's factories and helpers."""
+    return _SESSION_CLASS_CALLS | frozenset(_created_under(index, "session"))
+
+
+@index_table("connection_call_names")
+def _connection_call_names(index: "ProjectIndex") -> FrozenSet[str]:
+    """`connect`/`begin`/`raw_connection` and the project's helpers, in a
+    project that creates an engine at module level: created_by_call() knows
+    connections of those engines only."""
+    if not any(facts.engines for facts in index.modules.values()):
+        return frozenset()
+    return CONNECTING_CALLS | frozenset(_created_under(index, "connection"))

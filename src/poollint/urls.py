@@ -8,7 +8,7 @@ so nothing built on these helpers can print a credential.
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_.+-]*")
 
@@ -84,3 +84,49 @@ def sqlite_in_memory(url: str) -> Optional[bool]:
     if "{}" in database:
         return None
     return database in ("", ":memory:") or "mode=memory" in query
+
+
+FIELD = "\x00"  # stands for an f-string replacement field in a template
+
+# `scheme://user:password@host`: the password runs to the last `@` that is
+# followed by a host and the end of the authority (`/`, `?`, `#`, a quote or
+# whitespace), so a password holding `@` or `/` is still all password.
+_URL = re.compile(
+    r"(?<![A-Za-z0-9_+.\-])"
+    r"(?P<scheme>(?P<dialect>[A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?)://"
+    r"(?P<user>[^:/@?#\s]*):(?P<password>\S*)@(?P<host>[^@/?#\s]*)"
+    r"(?=$|[/?#\s\"'])"
+)
+# `scheme://user@host/db?password=...` (libpq and several drivers read it).
+_URL_NO_USERINFO = re.compile(
+    r"(?<![A-Za-z0-9_+.\-])"
+    r"(?P<scheme>(?P<dialect>[A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?)://"
+    r"(?:(?P<user>[^:/@?#\s]*)@)?(?P<host>[^@/?#\s]*)[^?\s]*\?(?:[^#\s]*&)?password=(?P<password>[^&#\s]*)"
+)
+# Template fields and printf conversions: `{password}`, `${DB_PASSWORD}`,
+# `$DB_PASSWORD`, `%s`, `%(password)s`; angle or square brackets around a
+# name (`<password>`); masks made of `*`, `x`, `.` (`***`, `xxxx`).
+_PLACEHOLDER = re.compile(
+    r"\{.*\}|^\$|%(\([^)]*\))?[sdr]|^<[^<>]*>$|^\[[^\[\]]*\]$|^[*xX.\u2022\u00b7\u2026]+$"
+    # A regular expression that matches URLs: `(?P<password>[^@]+)`.
+    r"|\(\?|\[\^|\.[*+]|\\[dwsSDW]"
+)
+
+
+def password_urls(text: str) -> Iterator["re.Match[str]"]:
+    """Matches of database URLs in `text` that carry a literal password (the
+    match's `password` group). Only POL501 and its gate read that group."""
+    for pattern in (_URL, _URL_NO_USERINFO):
+        for match in pattern.finditer(text):
+            if match.group("dialect").lower() not in DATABASE_SCHEMES:
+                continue
+            if not is_literal_password(match.group("password")):
+                continue
+            yield match
+
+
+def is_literal_password(password: str) -> bool:
+    """A non-empty password written out, not a template field or placeholder."""
+    if not password or FIELD in password:
+        return False
+    return _PLACEHOLDER.search(password) is None

@@ -22,7 +22,7 @@ import libcst as cst
 
 from poollint import names
 from poollint.context import dotted_name
-from poollint.gate import SourceView, uses_database
+from poollint.gate import SourceView, calls_creating, session_triggers, uses_database
 from poollint.project import ProjectIndex, Resource
 from poollint.rule import PoolRule
 
@@ -113,19 +113,6 @@ class FunctionFlow:
         )
 
 
-def session_triggers(index: ProjectIndex) -> Set[str]:
-    """`Session` (the classes, `sessionmaker`), plus every name under which
-    the project's session factories and session-returning helpers can be
-    called: their own names and the aliases modules import them as
-    (`from .db import SessionLocal as Maker`, re-exported or not)."""
-    found = {"Session"} | index.session_maker_names()
-    for facts in index.modules.values():
-        for local, qualified in facts.imports.items():
-            if local not in found and index.created_by_call(qualified) is not None:
-                found.add(local)
-    return found
-
-
 class SessionFlowRule(PoolRule):
     """Tracks session creations and name uses per function; subclasses judge
     each function in `judge(flow)`, called as the walk leaves it.
@@ -137,7 +124,8 @@ class SessionFlowRule(PoolRule):
 
     @classmethod
     def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
-        return uses_database(view, index)
+        # Every creation the flow tracks is a call (ProjectIndex.created_by_call).
+        return uses_database(view, index) and calls_creating(view, index, cls.TRACKED_KIND)
 
 
     # The Resource kind whose creations are tracked: "session" or "connection".

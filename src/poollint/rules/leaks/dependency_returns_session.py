@@ -7,6 +7,7 @@ from typing import Iterable, Optional, Set
 import libcst as cst
 
 from poollint import names
+from poollint.gate import SourceView, calls_creating, last_names, uses_database
 from poollint.project import ProjectIndex, Resource
 from poollint.rule import FixAvailability, Invalid, Valid
 from poollint.rules.leaks._session_flow import (
@@ -16,6 +17,9 @@ from poollint.rules.leaks._session_flow import (
     origin_text,
     with_suggestion,
 )
+
+
+_DEPENDS_CALLS = last_names(names.DEPENDS)
 
 
 class DependencyReturnsSession(SessionFlowRule):
@@ -93,6 +97,13 @@ class DependencyReturnsSession(SessionFlowRule):
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)
         self._value_dropped: Set[cst.CSTNode] = set()
+
+    @classmethod
+    def may_fire(cls, view: SourceView, index: ProjectIndex) -> bool:
+        # Also a factory named in Depends() without a call: `Depends(SessionLocal)`.
+        return uses_database(view, index) and (
+            calls_creating(view, index, "session") or not view.called.isdisjoint(_DEPENDS_CALLS)
+        )
 
     @classmethod
     def triggers(cls, index: ProjectIndex) -> Iterable[str]:

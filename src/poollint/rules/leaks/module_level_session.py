@@ -7,10 +7,10 @@ from typing import Dict, Iterable, List, Set, Tuple
 import libcst as cst
 
 from poollint.context import is_main_test, param_list
-from poollint.gate import SourceView, uses_database
+from poollint.gate import SourceView, calls_creating, session_triggers, uses_database
 from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
-from poollint.rules.leaks._session_flow import origin_text, pooled_session, session_triggers
+from poollint.rules.leaks._session_flow import origin_text, pooled_session
 
 
 
@@ -73,7 +73,7 @@ class ModuleLevelSession(PoolRule):
 
     @classmethod
     def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
-        return uses_database(view, index)
+        return uses_database(view, index) and calls_creating(view, index, "session")
 
 
     CODE = "POL204"

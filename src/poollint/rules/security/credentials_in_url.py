@@ -11,33 +11,12 @@ import libcst as cst
 from poollint.gate import SourceView
 from poollint.project import ProjectIndex, is_test_module
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
-from poollint.urls import DATABASE_SCHEMES
+from poollint.urls import FIELD as _FIELD
+from poollint.urls import is_literal_password as _is_literal_password
+from poollint.urls import password_urls
 
 URL_CREATE = frozenset({"sqlalchemy.URL.create", "sqlalchemy.engine.URL.create", "sqlalchemy.engine.url.URL.create"})
 
-# `scheme://user:password@host`: the password runs to the last `@` that is
-# followed by a host and the end of the authority (`/`, `?`, `#`, a quote or
-# whitespace), so a password holding `@` or `/` is still all password.
-_URL = re.compile(
-    r"(?<![A-Za-z0-9_+.\-])"
-    r"(?P<scheme>(?P<dialect>[A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?)://"
-    r"(?P<user>[^:/@?#\s]*):(?P<password>\S*)@(?P<host>[^@/?#\s]*)"
-    r"(?=$|[/?#\s\"'])"
-)
-# `scheme://user@host/db?password=...` (libpq and several drivers read it).
-_URL_NO_USERINFO = re.compile(
-    r"(?<![A-Za-z0-9_+.\-])"
-    r"(?P<scheme>(?P<dialect>[A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?)://"
-    r"(?:(?P<user>[^:/@?#\s]*)@)?(?P<host>[^@/?#\s]*)[^?\s]*\?(?:[^#\s]*&)?password=(?P<password>[^&#\s]*)"
-)
-# Template fields and printf conversions: `{password}`, `${DB_PASSWORD}`,
-# `$DB_PASSWORD`, `%s`, `%(password)s`; angle or square brackets around a
-# name (`<password>`); masks made of `*`, `x`, `.` (`***`, `xxxx`).
-_PLACEHOLDER = re.compile(
-    r"\{.*\}|^\$|%(\([^)]*\))?[sdr]|^<[^<>]*>$|^\[[^\[\]]*\]$|^[*xX.\u2022\u00b7\u2026]+$"
-    # A regular expression that matches URLs: `(?P<password>[^@]+)`.
-    r"|\(\?|\[\^|\.[*+]|\\[dwsSDW]"
-)
 # Calls and keyword arguments whose strings document rather than configure.
 _DOC_CALLS = frozenset(
     {
@@ -59,7 +38,6 @@ _DOC_CALLS = frozenset(
 _DOC_KEYWORDS = frozenset(
     {"help", "description", "example", "examples", "title", "summary", "doc", "epilog", "usage", "metavar", "msg"}
 )
-_FIELD = "\x00"  # stands for an f-string replacement field in a template
 
 _StringNode = Union[cst.SimpleString, cst.FormattedString, cst.ConcatenatedString]
 
@@ -129,7 +107,11 @@ class CredentialsInUrl(PoolRule):
 
     @classmethod
     def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
-        return view.mentions_database_url or ("create" in view.called and b"URL" in view.source)
+        if view.facts is not None:
+            may_carry = view.facts.password_url
+        else:
+            may_carry = view.mentions_database_url
+        return may_carry or _may_call_url_create(view)
 
 
     CODE = "POL501"
@@ -285,6 +267,49 @@ class CredentialsInUrl(PoolRule):
 
 
 _STRING_TYPES = (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)
+_CREATE_ON = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*create\s*\(")
+
+
+def _may_call_url_create(view: SourceView) -> bool:
+    """Whether `<URL or a name imported for it>.create(` occurs outside docstrings."""
+    if "create" not in view.called or (view.facts is not None and "create" not in view.facts.gate_calls):
+        return False
+    url_names = {"URL"}
+    if view.facts is not None:
+        url_names.update(local for local, qualified in _imports(view.facts) if qualified.rsplit(".", 1)[-1] == "URL")
+    for match in _CREATE_ON.finditer(view.source):
+        if match.group(1).decode("ascii") in url_names or view.facts is None:
+            if _may_pass_password(view.source, match.end()):
+                return True
+    return False
+
+
+def _may_pass_password(source: bytes, start: int) -> bool:
+    """Whether the arguments from `start` to the closing parenthesis may hold
+    a password: a `password` keyword, a third positional argument (`*`/`**`
+    too), or text this count of brackets cannot follow (strings with brackets)."""
+    depth = 1
+    commas = 0
+    for position in range(start, min(len(source), start + 2000)):
+        byte = source[position]
+        if byte in b"([{":
+            depth += 1
+        elif byte in b")]}":
+            depth -= 1
+            if depth == 0:
+                text = source[start:position]
+                return b"password" in text or commas >= 2 or b"*" in text
+        elif byte == 44 and depth == 1:  # a comma between arguments
+            commas += 1
+        elif byte in b"\"'#":
+            return True
+    return True
+
+
+def _imports(facts) -> Iterator:  # type: ignore[no-untyped-def]
+    yield from facts.imports.items()
+    for fn in facts.functions.values():
+        yield from fn.local_imports.items()
 
 
 def _template(node: cst.BaseExpression) -> Optional[str]:
@@ -308,20 +333,8 @@ def _template(node: cst.BaseExpression) -> Optional[str]:
 
 
 def _credentials(text: str) -> Iterator[_Credential]:
-    for pattern in (_URL, _URL_NO_USERINFO):
-        for match in pattern.finditer(text):
-            if match.group("dialect").lower() not in DATABASE_SCHEMES:
-                continue
-            if not _is_literal_password(match.group("password")):
-                continue
-            yield _Credential(match.group("scheme"), match.group("user") or "", match.group("host"))
-
-
-def _is_literal_password(password: str) -> bool:
-    """A non-empty password written out, not a template field or placeholder."""
-    if not password or _FIELD in password:
-        return False
-    return _PLACEHOLDER.search(password) is None
+    for match in password_urls(text):
+        yield _Credential(match.group("scheme"), match.group("user") or "", match.group("host"))
 
 
 def _url_create_args(call: cst.Call) -> dict:

@@ -31,6 +31,7 @@ from poollint.facts import FactsError, ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.gate import SourceView
 from poollint.noqa import is_suppressed, noqa_lines
+from poollint.parsing import parse_module
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
 from poollint.rule import PoolRule
@@ -157,7 +158,7 @@ def check_file(
     if not rules:
         return result
     try:
-        module = cst.parse_module(source)
+        module = parse_module(source)
     except cst.ParserSyntaxError as exc:
         result.diagnostics.append(
             _file_diagnostic(SYNTAX_ERROR, f"libcst cannot parse this file: {exc.message}", exc.raw_line, exc.raw_column + 1)

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from poollint.rule import Diagnostic, Fix, FixSafety
+from poollint.parsing import parse_module
 
 
 @dataclass
@@ -176,7 +177,7 @@ def _checked(code: str, data: bytes, path: Path) -> Tuple[Optional[str], Optiona
     except (SyntaxError, ValueError) as exc:
         return f"the result would not compile: {getattr(exc, 'msg', exc)}", None
     try:
-        return None, cst.parse_module(data)
+        return None, parse_module(data)
     except Exception as exc:  # libcst's own parser must read it back too
         return f"the result would not re-parse: {exc}", None
 

@@ -81,3 +81,40 @@ def test_the_walk_visits_in_source_order_and_skips_tokens() -> None:
 def test_the_walk_survives_deep_nesting() -> None:
     module = cst.parse_module("x = " + "(" * 200 + "1" + ")" * 200 + "\n")
     walk(module, {}, {})
+
+
+def _shared_walk_projects():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    fixtures = root / "tests" / "fixtures"
+    found = [root / "examples" / "shop", fixtures / "project"]
+    for family in ("leaks", "pool_config"):
+        found.extend(sorted(p for p in (fixtures / family).iterdir() if p.name.startswith("POL")))
+    return found
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("path", _shared_walk_projects(), ids=lambda p: p.name)
+def test_rules_sharing_one_walk_find_what_each_finds_alone(path) -> None:
+    # The session rules (POL201-POL203) and the pool_config rules each walk a
+    # file once for the whole group: the group must find what each rule does.
+    from poollint.rules import ALL_RULES
+    from poollint.testing import Fixture
+
+    fixture = Fixture.load(path)
+    groups = {}
+    for rule in ALL_RULES:
+        base = getattr(rule, "SHARES_WALK_OF", None)
+        if base is not None:
+            groups.setdefault(base, []).append(rule)
+    for members in groups.values():
+        together = lint_sources(fixture.sources, members)
+        alone = [lint_sources(fixture.sources, [rule]) for rule in members]
+        for name in fixture.sources:
+            expected = sorted(
+                (d.line, d.column, d.code, d.message) for result in alone for d in result[name].diagnostics
+            )
+            assert sorted((d.line, d.column, d.code, d.message) for d in together[name].diagnostics) == expected

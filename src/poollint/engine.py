@@ -258,6 +258,7 @@ def _dispatch_tables(ctx: FileContext, rules: Sequence[PoolRule]):  # type: igno
         leader = leaders.setdefault(base, rule) if base is not None else rule
         if leader is not rule:
             rule.walk_leader = leader  # type: ignore[attr-defined]
+            leader.walk_followers.append(rule)
         for name, kind, node_type in _rule_methods(type(rule)):
             if (
                 leader is not rule

@@ -6,7 +6,7 @@ import enum
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -127,6 +127,9 @@ class PoolRule(cst.BatchableCSTVisitor):
     def __init__(self, ctx: "FileContext") -> None:
         super().__init__()
         self.ctx = ctx
+        # Rules whose walk this one does for them (engine._dispatch_tables,
+        # SHARES_WALK_OF), when it leads a group of rules on one base.
+        self.walk_followers: List["PoolRule"] = []
 
     @classmethod
     def docs(cls) -> str:

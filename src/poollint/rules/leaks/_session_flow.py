@@ -128,6 +128,13 @@ class SessionFlowRule(PoolRule):
         return uses_database(view, index) and calls_creating(view, index, cls.TRACKED_KIND)
 
 
+    # The session rules of a file follow their flows in one walk: the first
+    # of them (engine._dispatch_tables) tracks, and judges each function for
+    # the others too. Only judge() differs between them; POL206 tracks
+    # connections by other rules, so it walks alone (its own SHARES_WALK_OF).
+    SHARES_WALK_OF: ClassVar[type]
+    PER_RULE_HANDLERS: ClassVar[FrozenSet[str]] = frozenset()
+
     # The Resource kind whose creations are tracked: "session" or "connection".
     TRACKED_KIND: ClassVar[str] = "session"
     # Methods that give the pooled connection back when called where errors go too.
@@ -178,6 +185,8 @@ class SessionFlowRule(PoolRule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         flow = self.flows.pop()
         self.judge(flow)
+        for follower in self.walk_followers:
+            follower.judge(flow)  # type: ignore[attr-defined]
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.flows:
@@ -449,3 +458,5 @@ def with_suggestion(module: cst.Module, creation: Creation, name: str) -> str:
     prefix = "async with" if creation.resource.is_async else "with"
     return f"{prefix} {call_text} as {name}:"
 
+
+SessionFlowRule.SHARES_WALK_OF = SessionFlowRule

@@ -235,3 +235,7 @@ class ConnectionWithoutContextManager(SessionFlowRule):
             """
         ),
     ]
+
+
+# Connections are tracked with their own release rules: no walk to share.
+ConnectionWithoutContextManager.SHARES_WALK_OF = ConnectionWithoutContextManager

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 CACHE_DIR_NAME = ".poollint_cache"
 CACHE_DIR_ENV = "POOLLINT_CACHE_DIR"
-# Bumped whenever what is pickled changes shape (3: facts gained password_url).
+# Bumped whenever what is pickled changes shape (3: facts gained password_url and slots).
 _FORMAT = 3
 
 _GITIGNORE = "# Created by poollint: the cache is local to this machine.\n*\n"

@@ -8,6 +8,7 @@ which is a third of poollint's start-up.
 from __future__ import annotations
 
 import enum
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
@@ -20,7 +21,8 @@ class FixSafety(enum.Enum):
     UNSAFE = "unsafe"
 
 
-@dataclass
+# A run keeps every finding until it reports: no __dict__ per finding (3.10+).
+@dataclass(**({"slots": True} if sys.version_info >= (3, 10) else {}))
 class Diagnostic:
     code: str
     message: str

@@ -13,18 +13,22 @@ import ast
 import bisect
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from poollint import names
 from poollint.urls import password_urls
+
+# A run holds the facts of every module of the project (10,000 files: most of
+# its memory). Where Python has them (3.10+), slots save each fact its __dict__.
+SLOTS = {"slots": True} if sys.version_info >= (3, 10) else {}
 
 ROUTE_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "websocket"}
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class EngineFact:
     line: int
     is_async: bool
@@ -52,14 +56,14 @@ class EngineFact:
         return default
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class FactoryFact:
     line: int
     is_async: bool
     engine: Optional[str]  # qualified name of the engine it is bound to
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class RouteDecl:
     target: str  # qualified name of the object whose method decorates (app, router)
     method: str  # get/post/.../api_route/websocket
@@ -67,7 +71,7 @@ class RouteDecl:
     methods: Tuple[str, ...] = ()  # methods=[...] of api_route / add_api_route
 
 
-@dataclass
+@dataclass(**SLOTS)
 class FunctionFact:
     qualname: str
     line: int
@@ -86,6 +90,8 @@ class FunctionFact:
     returns_from: List[str] = field(default_factory=list)
     # Callees (qualified) called anywhere in the body, for project-wide
     # questions such as "which async functions use sessions of this engine".
+    # Read by iteration and `in` only: once gathered it is often `call_lines`
+    # itself, whose keys are the same callees.
     calls: Set[str] = field(default_factory=set)
     # Local names on which a database I/O method is called (`db.execute()`).
     io_names: Set[str] = field(default_factory=set)
@@ -115,7 +121,7 @@ class FunctionFact:
     declares_global: bool = False
 
 
-@dataclass
+@dataclass(**SLOTS)
 class ModuleFacts:
     module: str
     path: str
@@ -424,7 +430,7 @@ class _Collector:
             line=call.lineno,
             is_async=is_async,
             url=url,
-            kwargs=frozenset(kwargs),
+            kwargs=_compact(frozenset(kwargs)),  # type: ignore[arg-type]
             has_star_kwargs=star or any(isinstance(a, ast.Starred) for a in call.args),
             poolclass=poolclass,
             literals=tuple(literals),
@@ -953,6 +959,7 @@ class _EmptyList(list):  # type: ignore[type-arg]
 
 
 _EMPTY_LIST = _EmptyList()
+_EMPTY_FROZENSET: FrozenSet[str] = frozenset()
 
 
 def _compact(value: object) -> object:
@@ -966,7 +973,8 @@ def _compact(value: object) -> object:
         return sys.intern(value)
     if isinstance(value, (set, frozenset)):
         if not value:
-            return frozenset()
+            # Unlike (), frozenset() is a new object every time since 3.10.
+            return _EMPTY_FROZENSET
         frozen = frozenset(_compact(item) for item in value)
         return _SHARED.setdefault(frozen, frozen)
     if isinstance(value, dict):
@@ -990,11 +998,26 @@ def _compact(value: object) -> object:
 _SHARED: Dict[object, object] = {}
 
 
+def release_shared() -> None:
+    """Forget the table of shared values once every module's facts are in:
+    the facts keep what they share, and the table itself (a tenth of the
+    facts' size) would otherwise live to the end of the run."""
+    _SHARED.clear()
+
+
+_FUNCTION_FIELDS = tuple(f.name for f in fields(FunctionFact))
+# `functions` is compacted function by function.
+_MODULE_FIELDS = tuple(f.name for f in fields(ModuleFacts) if f.name != "functions")
+
+
 def _compact_facts(facts: ModuleFacts) -> None:
     for fn in facts.functions.values():
-        for name, value in vars(fn).items():
-            setattr(fn, name, _compact(value))
-    for name in ("imports", "kinds", "dependency_refs", "constructed", "string_constants", "dependency_aliases"):
+        for name in _FUNCTION_FIELDS:
+            setattr(fn, name, _compact(getattr(fn, name)))
+        if fn.calls == fn.call_lines.keys():
+            # Iterating a dict gives its keys: most functions need one table of callees.
+            fn.calls = fn.call_lines  # type: ignore[assignment]
+    for name in _MODULE_FIELDS:
         setattr(facts, name, _compact(getattr(facts, name)))
     facts.functions = {sys.intern(name): fn for name, fn in facts.functions.items()}
 

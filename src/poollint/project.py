@@ -10,7 +10,7 @@ import hashlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from poollint import names
-from poollint.facts import EngineFact, FactoryFact, FunctionFact, ModuleFacts, RouteDecl, qualify_dotted
+from poollint.facts import SLOTS, EngineFact, FactoryFact, FunctionFact, ModuleFacts, RouteDecl, qualify_dotted
 
 # Absolute imports of these never name a project module, whatever the tree
 # holds (an `app/time.py` does not shadow `import time`).
@@ -85,7 +85,7 @@ class Resource:
         return f"{'async' if self.is_async else 'sync'} {self.kind}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class RouteInfo:
     methods: Tuple[str, ...]
     path: Optional[str]
@@ -716,4 +716,9 @@ def _route_info(decl: RouteDecl, qualname: str, prefix: str = "") -> RouteInfo:
     else:
         methods = (decl.method.upper(),)
     path = prefix + decl.path if decl.path is not None else None
-    return RouteInfo(methods=methods, path=path, function=qualname.rsplit(".", 1)[-1])
+    # One table entry per route of the project: share what routes have in common.
+    methods = _ROUTE_METHODS.setdefault(methods, methods)
+    return RouteInfo(methods=methods, path=path, function=sys.intern(qualname.rsplit(".", 1)[-1]))
+
+
+_ROUTE_METHODS: Dict[Tuple[str, ...], Tuple[str, ...]] = {}

@@ -10,6 +10,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from poollint.facts import collect_facts
 from poollint.positions import Positions
 from poollint.walk import _syntax_fields
 
@@ -125,13 +126,16 @@ def _all_nodes(module: cst.Module) -> List[cst.CSTNode]:
 
 
 def _assert_agrees(source: bytes) -> None:
+    """Both ways: `ast` parsed again, and pass 1's statement table."""
     module = cst.parse_module(source)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    positions = Positions(module, source)
-    nodes = [node for node in _all_nodes(module) if node is not module]
-    for node in nodes:
-        assert positions.range_of(node) == expected[node], (type(node).__name__, module.code_for_node(node))
-    assert positions._full is None, "fell back to libcst's provider"
+    table = collect_facts(source, "m", "m.py").statements
+    assert table is not None
+    for positions in (Positions(module, source), Positions(module, source, table)):
+        nodes = [node for node in _all_nodes(module) if node is not module]
+        for node in nodes:
+            assert positions.range_of(node) == expected[node], (type(node).__name__, module.code_for_node(node))
+        assert positions._full is None, "fell back to libcst's provider"
 
 
 @pytest.mark.parametrize("name", sorted(TRICKY))
@@ -167,13 +171,34 @@ def test_hints_find_the_statement_without_searching_the_module() -> None:
     assert (where.start.line, where.start.column, where.end.column) == (3, 11, 15)
 
 
-def test_falls_back_to_libcst_when_the_trees_disagree(monkeypatch: pytest.MonkeyPatch) -> None:
-    import poollint.positions as positions_module
-
+def test_falls_back_to_libcst_when_the_trees_disagree() -> None:
     source = b"x = 1\ny = f(x)\n"
     module = cst.parse_module(source)
-    monkeypatch.setattr(positions_module, "_ast_block", lambda body, out: out.extend(body[:1]))
-    positions = Positions(module, source)
+    # A table from other code (one statement, not two) cannot be paired.
+    positions = Positions(module, source, collect_facts(b"x = 1\n", "m", "m.py").statements)
     call = module.body[1].body[0].value
     assert positions.range_of(call).start.line == 2
     assert positions._full is not None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"",
+        b"x = 1\n",
+        b"if a:\n    pass\nelse:\n    b = 1\n",
+        b"x = 1\n" + b"\n" * 300 + b"y = 2\n",  # a line step beyond one byte
+        b"if a:\n" + b" " * 200 + b"x = 1; y = 2\n",  # a column beyond one byte
+        b"match x:\n    case 1:\n        pass\n",
+    ],
+)
+def test_the_statement_table_reads_back_what_ast_says(source: bytes) -> None:
+    import ast
+
+    from poollint.statements import COMPOUND, decode, encode, in_order
+
+    tree = ast.parse(source)
+    found: List[ast.stmt] = []
+    in_order(tree.body, found)
+    kinds = [type(s).__name__ if type(s).__name__ in COMPOUND else "" for s in found]
+    assert decode(encode(tree)) == [(s.lineno, s.col_offset, kind) for s, kind in zip(found, kinds)]

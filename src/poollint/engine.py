@@ -310,7 +310,7 @@ def _run_rules(
     walk(module, *_dispatch_tables(ctx, instances))
     if not ctx.reports:
         return []
-    positions = Positions(module, source)
+    positions = Positions(module, source, facts.statements)
     noqa = noqa_lines(source)
     diagnostics = []
     seen = set()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from poollint import names
+from poollint.statements import encode as statement_table
 from poollint.urls import password_urls
 
 # A run holds the facts of every module of the project (10,000 files: most of
@@ -166,6 +167,9 @@ class ModuleFacts:
     # Digest of the source the facts were read from: with the module name and
     # path it identifies the facts (the cache compares answers by it).
     digest: str = ""
+    # Where each statement starts (statements.py), for positions.py: pass 2
+    # then places findings without parsing the file with `ast` again.
+    statements: Optional[bytes] = None
 
     def qualify(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name
@@ -927,6 +931,7 @@ def collect_facts(source: bytes, module: str, path: str, is_package: bool = Fals
     try:
         facts = _Collector(module, path, is_package, text).collect(tree)
         _gate_facts(facts, tree, source)
+        facts.statements = statement_table(tree)
         _compact_facts(facts)
     except RecursionError:
         raise

@@ -25,6 +25,7 @@ from libcst._position import CodePosition, CodeRange
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
+from poollint.statements import Statement, decode, encode
 from poollint.walk import _syntax_fields
 
 # The statements codegen can start from: every element of a block's body.
@@ -53,7 +54,6 @@ _AST_NAMES: Dict[type, Tuple[str, ...]] = {
 }
 if hasattr(cst, "TryStar"):
     _AST_NAMES[cst.TryStar] = ("TryStar",)
-_AST_COMPOUND = frozenset(name for names in _AST_NAMES.values() for name in names)
 
 
 class _Mismatch(Exception):
@@ -73,9 +73,11 @@ class _Unit:
 class Positions:
     """Where nodes of one module are, computed on demand."""
 
-    def __init__(self, module: cst.Module, source: bytes) -> None:
+    def __init__(self, module: cst.Module, source: bytes, statements: Optional[bytes] = None) -> None:
         self.module = module
         self.source = source
+        # Pass 1's table of where `source`'s statements start (statements.py), if known.
+        self.statements = statements
         self._units: Optional[Dict[int, _Unit]] = None
         self._by_unit: Dict[int, Dict[cst.CSTNode, CodeRange]] = {}
         self._full: Optional[object] = None
@@ -114,7 +116,7 @@ class Positions:
 
     def _unit_table(self) -> Dict[int, _Unit]:
         if self._units is None:
-            self._units = _pair_statements(self.module, self.source)
+            self._units = _pair_statements(self.module, self.source, self.statements)
         return self._units
 
     def _unit_holding(
@@ -197,31 +199,34 @@ def _map_units(root: cst.CSTNode, units: Dict[int, _Unit], found: Dict[int, Opti
 
 
 # -- pairing libcst statements with ast statements -----------------------------
-def _pair_statements(module: cst.Module, source: bytes) -> Dict[int, _Unit]:
-    """Each statement unit of `module`, with the line and column `ast` gives it."""
+def _pair_statements(module: cst.Module, source: bytes, table: Optional[bytes] = None) -> Dict[int, _Unit]:
+    """Each statement unit of `module`, with the line and column `ast` gives it
+    (from pass 1's `table` when there is one: no second `ast` parse)."""
     entries: List[Tuple[Optional[_Unit], Optional[type]]] = []
     _cst_block(module.body, (), module.default_indent, entries)
+    statements = decode(table) if table is not None else _ast_statements(source)
+    if len(statements) != len(entries):
+        raise _Mismatch("statement counts differ")
+    units: Dict[int, _Unit] = {}
+    for (unit, kind), (line, column, ast_name) in zip(entries, statements):
+        if kind is None:
+            if ast_name:
+                raise _Mismatch("a simple statement paired with a compound one")
+        elif ast_name not in _AST_NAMES[kind]:
+            raise _Mismatch(f"{kind.__name__} paired with {ast_name or 'a simple statement'}")
+        if unit is not None:
+            unit.line = line
+            unit.column = column
+            units[id(unit.node)] = unit
+    return units
+
+
+def _ast_statements(source: bytes) -> List[Statement]:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise _Mismatch(f"ast cannot parse: {exc}") from None
-    statements: List[ast.stmt] = []
-    _ast_block(tree.body, statements)
-    if len(statements) != len(entries):
-        raise _Mismatch("statement counts differ")
-    units: Dict[int, _Unit] = {}
-    for (unit, kind), statement in zip(entries, statements):
-        ast_name = type(statement).__name__
-        if kind is None:
-            if ast_name in _AST_COMPOUND:
-                raise _Mismatch("a simple statement paired with a compound one")
-        elif ast_name not in _AST_NAMES[kind]:
-            raise _Mismatch(f"{kind.__name__} paired with {ast_name}")
-        if unit is not None:
-            unit.line = statement.lineno
-            unit.column = statement.col_offset
-            units[id(unit.node)] = unit
-    return units
+    return decode(encode(tree))
 
 
 def _cst_block(
@@ -274,19 +279,3 @@ def _cst_compound(
     finalbody = getattr(statement, "finalbody", None)
     if finalbody is not None:
         suite(finalbody.body)
-
-
-def _ast_block(body: Sequence[ast.stmt], out: List[ast.stmt]) -> None:
-    for statement in body:
-        out.append(statement)
-        if type(statement).__name__ not in _AST_COMPOUND:
-            continue
-        # In source order: a Match's body is its cases, Try's handlers come
-        # between body and orelse.
-        for case in getattr(statement, "cases", ()):
-            _ast_block(case.body, out)
-        _ast_block(getattr(statement, "body", ()), out)
-        for handler in getattr(statement, "handlers", ()):
-            _ast_block(handler.body, out)
-        _ast_block(getattr(statement, "orelse", ()), out)
-        _ast_block(getattr(statement, "finalbody", ()), out)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from poollint.ruledocs import CATALOG_PATH, GENERATED, generated_catalog, generated_pages
+from poollint.ruledocs import CATALOG_PATH, GENERATED, INCIDENT_SECTION, generated_catalog, generated_pages
 from poollint.rules import ALL_RULES, FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +51,19 @@ def test_rules_reference_has_every_section_of_every_rule() -> None:
         section = text.split(f"## {rule.CODE} {rule.NAME}\n", 1)[1].split("\n## ", 1)[0]
         found = [line[4:] for line in section.splitlines() if line.startswith("### ")]
         expected = ["What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options"]
+        if INCIDENT_SECTION in found:
+            expected.insert(2, INCIDENT_SECTION)
         assert found[: len(expected)] == expected, rule.CODE
         assert section.count("```python") >= 2, rule.CODE
         assert f"(#{rule.CODE.lower()}-{rule.NAME})" in text
+
+
+# The rules written after public incident reports (issue 5) say which kind of outage each comes from.
+INCIDENT_RULES = {"POL208", "POL209", "POL210", "POL211", "POL310", "POL311", "POL406"}
+
+
+@pytest.mark.parametrize("rule", [r for r in ALL_RULES if r.CODE in INCIDENT_RULES], ids=lambda r: r.CODE)
+def test_incident_rules_say_where_they_come_from(rule) -> None:
+    from poollint.ruledocs import docstring_sections
+
+    assert len(docstring_sections(rule).get(INCIDENT_SECTION, "")) > 80, rule.CODE

@@ -64,8 +64,18 @@ _FIX_WORDS = {
     FixAvailability.ALWAYS: "always",
 }
 # The sections of docs/rules.md, in order: the docstring's own, plus two
-# written from metadata when the docstring has none.
-_REFERENCE_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options")
+# written from metadata when the docstring has none. "Where it comes from"
+# (optional) tells the kind of outage the rule was written after, in our words.
+INCIDENT_SECTION = "Where it comes from"
+_REFERENCE_SECTIONS = (
+    "What it does",
+    "Why is this bad?",
+    INCIDENT_SECTION,
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Options",
+)
 _NO_OPTIONS = (
     "No options of its own. Select or leave it out with `select`, `ignore`, `extend-select` and "
     "`per-file-ignores`; silence one finding with `# noqa: {code}`."

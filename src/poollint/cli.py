@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import sys
-import tokenize
-from io import BytesIO
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -194,6 +190,9 @@ def clean(path: Optional[Path], cache_dir: Optional[Path], config_path: Optional
 
 def _decode(data: bytes) -> str:
     try:
+        import tokenize
+        from io import BytesIO
+
         encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
         return data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError):
@@ -201,6 +200,8 @@ def _decode(data: bytes) -> str:
 
 
 def _print_diffs(result: RunResult) -> None:
+    import difflib
+
     for file_result in result.files:
         if file_result.fixed_source is None or file_result.original is None:
             continue
@@ -287,6 +288,8 @@ def engines(
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     if output_format == "json":
+        import json
+
         click.echo(json.dumps(to_json(found, workers), indent=2, default=repr))
     else:
         for line in render_text(found, workers):

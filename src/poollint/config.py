@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import functools
 import os
@@ -324,6 +323,8 @@ class _Reader:
                 message = f"unknown key {key!r}"
                 # Top-level keys are kebab-case like ruff's, pool keys are
                 # SQLAlchemy's snake_case keyword names: people mix them up.
+                import difflib
+
                 close = difflib.get_close_matches(key.replace("_", "-"), known, n=1)
                 close = close or difflib.get_close_matches(key.replace("-", "_"), known, n=1)
                 if close:

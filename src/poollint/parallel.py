@@ -9,14 +9,16 @@ reaches each worker once, when it starts; tasks carry only file names.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import signal
 import sys
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, TypeVar
+
+# multiprocessing and concurrent.futures cost a fifth of start-up and most
+# runs (a warm cache, a few files, -j1) start no pool: imported when one starts.
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -78,6 +80,7 @@ def run_tasks(
     workers = workers_for(len(items), jobs)
     if workers == 1:
         return [task(state, item) for item in items]
+    from concurrent.futures.process import BrokenProcessPool
     results: List[Any] = [None] * len(items)
     done = [False] * len(items)
     size = max(1, math.ceil(len(items) / (workers * CHUNKS_PER_WORKER)))
@@ -116,6 +119,8 @@ def _run_isolated(
 
     Never in this process: what killed a worker would kill the whole run.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     pool: Optional[ProcessPoolExecutor] = None
     try:
         for position in positions:
@@ -147,7 +152,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         process.join()
 
 
-def _pool(workers: int, state: object) -> ProcessPoolExecutor:
+def _pool(workers: int, state: object) -> "ProcessPoolExecutor":
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=_start_context(), initializer=_install_state, initargs=(state,)
     )
@@ -156,6 +163,8 @@ def _pool(workers: int, state: object) -> ProcessPoolExecutor:
 def _start_context():  # type: ignore[no-untyped-def]
     """fork where it is safe (Linux, no other thread running): it starts in milliseconds
     and hands the state over without pickling it; spawn elsewhere."""
+    import multiprocessing
+
     if (
         sys.platform.startswith("linux")
         and "fork" in multiprocessing.get_all_start_methods()

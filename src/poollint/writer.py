@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -30,6 +29,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd = -1
     tmp = ""
     try:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".poollint-tmp")
         with os.fdopen(fd, "wb") as handle:
             fd = -1

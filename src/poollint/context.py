@@ -74,12 +74,16 @@ class RawReport:
 
 
 def dotted_name(expr: cst.BaseExpression) -> Optional[str]:
+    # Exact type checks: isinstance against libcst's classes goes through
+    # ABCMeta, and every rule asks this of every call.
+    if type(expr) is cst.Name:
+        return expr.value  # type: ignore[attr-defined]
     parts: List[str] = []
-    while isinstance(expr, cst.Attribute):
-        parts.append(expr.attr.value)
-        expr = expr.value
-    if isinstance(expr, cst.Name):
-        parts.append(expr.value)
+    while type(expr) is cst.Attribute:
+        parts.append(expr.attr.value)  # type: ignore[attr-defined]
+        expr = expr.value  # type: ignore[attr-defined]
+    if type(expr) is cst.Name:
+        parts.append(expr.value)  # type: ignore[attr-defined]
         return ".".join(reversed(parts))
     return None
 

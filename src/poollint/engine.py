@@ -130,8 +130,16 @@ def live_rules(
     instantiated for the file; with none, the file is never parsed."""
     view = SourceView(source, facts)
     live = []
+    # Rules share triggers ("Session", "async", "://"...): look each up once.
+    present: Dict[bytes, bool] = {}
     for rule in rules:
-        if not any(trigger in source for trigger in index.triggers_of(rule)):
+        for trigger in index.triggers_of(rule):
+            found = present.get(trigger)
+            if found is None:
+                found = present[trigger] = trigger in source
+            if found:
+                break
+        else:
             continue
         if GATES and not rule.may_fire(view, index):
             continue
@@ -243,36 +251,58 @@ def _dispatch_tables(ctx: FileContext, rules: Sequence[PoolRule]):  # type: igno
     The context enters a scope before any rule visits its node and leaves
     it after every rule has left it, so rules always see the right scope.
     """
+    entries, followers = _dispatch_template(tuple(type(rule) for rule in rules))
+    for follower, leader in followers:
+        rules[follower].walk_leader = rules[leader]  # type: ignore[attr-defined]
+        rules[leader].walk_followers.append(rules[follower])
     visits: Dict[type, List[Callable[[cst.CSTNode], object]]] = {}
     leaves: Dict[type, List[Callable[[cst.CSTNode], object]]] = {}
+    for is_visit, node_type, position, name in entries:
+        owner = ctx if position < 0 else rules[position]
+        (visits if is_visit else leaves).setdefault(node_type, []).append(getattr(owner, name))
+    return visits, leaves
+
+
+# Which handler of which rule (by position; -1 is the FileContext) runs on
+# entering or leaving which node type, per tuple of rule classes: files with
+# the same live rules share one, and only binding it is left per file.
+_Template = Tuple[List[Tuple[bool, type, int, str]], List[Tuple[int, int]]]
+_TEMPLATES: Dict[Tuple[type, ...], _Template] = {}
+
+
+def _dispatch_template(rule_types: Tuple[type, ...]) -> _Template:
+    found = _TEMPLATES.get(rule_types)
+    if found is not None:
+        return found
+    entries: List[Tuple[bool, type, int, str]] = []
     for scope_type in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
-        visits[scope_type] = [ctx.enter]
+        entries.append((True, scope_type, -1, "enter"))
     for statement_type in UNIT_TYPES:
-        visits.setdefault(statement_type, []).append(ctx.enter_statement)
+        entries.append((True, statement_type, -1, "enter_statement"))
     # Rules built on one collecting base (the pool_config rules all gather the
     # file's engine calls) walk once: the base's own handlers run for the
     # first such rule only, and the others read what it gathered.
-    leaders: Dict[type, PoolRule] = {}
-    for rule in rules:
-        base = getattr(type(rule), "SHARES_WALK_OF", None)
-        leader = leaders.setdefault(base, rule) if base is not None else rule
-        if leader is not rule:
-            rule.walk_leader = leader  # type: ignore[attr-defined]
-            leader.walk_followers.append(rule)
-        for name, kind, node_type in _rule_methods(type(rule)):
+    leaders: Dict[type, int] = {}
+    followers: List[Tuple[int, int]] = []
+    for position, rule in enumerate(rule_types):
+        base = getattr(rule, "SHARES_WALK_OF", None)
+        leader = leaders.setdefault(base, position) if base is not None else position
+        if leader != position:
+            followers.append((position, leader))
+        for name, kind, node_type in _rule_methods(rule):
             if (
-                leader is not rule
+                leader != position
                 and name not in base.PER_RULE_HANDLERS
-                and getattr(type(rule), name) is getattr(base, name)
+                and getattr(rule, name) is getattr(base, name)
             ):
                 continue
-            table = visits if kind == "visit" else leaves
-            table.setdefault(getattr(cst, node_type), []).append(getattr(rule, name))
+            entries.append((kind == "visit", getattr(cst, node_type), position, name))
     for scope_type in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
-        leaves.setdefault(scope_type, []).append(ctx.exit)
+        entries.append((False, scope_type, -1, "exit"))
     for statement_type in UNIT_TYPES:
-        leaves.setdefault(statement_type, []).append(ctx.exit_statement)
-    return visits, leaves
+        entries.append((False, statement_type, -1, "exit_statement"))
+    found = _TEMPLATES[rule_types] = (entries, followers)
+    return found
 
 
 _METHOD_CACHE: Dict[type, List[Tuple[str, str, str]]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Tuple
 
@@ -166,7 +167,12 @@ def test_leak_rules_run_where_an_alias_of_a_project_factory_or_engine_is_called(
             True,
             True,
         ),
-        ("match x:\n    case 1:\n        url = 'postgresql://app:pw@db/shop'\n", True, True),
+        pytest.param(
+            "match x:\n    case 1:\n        url = 'postgresql://app:pw@db/shop'\n",
+            True,
+            True,
+            marks=pytest.mark.skipif(sys.version_info < (3, 10), reason="match needs Python 3.10"),
+        ),
     ],
 )
 def test_pass_one_tells_which_database_urls_may_carry_a_password(

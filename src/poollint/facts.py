@@ -1207,8 +1207,13 @@ def _session_uses(facts: ModuleFacts, tree: ast.Module, source: bytes) -> Frozen
                 found.add("sync_session")
     if not offsets:
         return frozenset(found)
-    starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
-    lines = sorted({bisect.bisect_right(starts, offset) for offset in offsets})
+    lines: List[int] = []
+    line, previous = 1, 0
+    for offset in sorted(offsets):
+        line += source.count(b"\n", previous, offset)
+        previous = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
     stack: List[Tuple[ast.AST, Optional[FunctionFact], str]] = [(stmt, None, "") for stmt in reversed(tree.body)]
     while stack:
         stmt, fn, prefix = stack.pop()

@@ -235,7 +235,7 @@ class LazyLoadInAsyncApp(PoolRule):
             # A class the module names (defined or imported), not a local such as `cls`.
             and self.ctx.qualified_name(target.value) is not None
         ):
-            self._check(call, target.value.value, target.attr.value, annotation)
+            self._check(call, target.value.value, target.attr.value, annotation, after_class=True)
 
     def visit_Return(self, node: cst.Return) -> None:
         """`@declared_attr def owner(cls): return relationship(...)` on a mixin."""
@@ -260,9 +260,18 @@ class LazyLoadInAsyncApp(PoolRule):
         return qualified in _DECLARED_ATTRS or qualified.rsplit(".", 1)[0] in _DECLARED_ATTRS
 
     # -- how it loads ---------------------------------------------------------------
-    def _check(self, call: cst.Call, owner: str, attr: str, annotation: Optional[cst.BaseExpression]) -> None:
+    def _check(
+        self,
+        call: cst.Call,
+        owner: str,
+        attr: str,
+        annotation: Optional[cst.BaseExpression],
+        after_class: bool = False,
+    ) -> None:
         qualified = self.ctx.qualified_name(call.func)
         if qualified in _SQLMODEL_RELATIONSHIPS:
+            if after_class:
+                return  # SQLModel reads Relationship() in the class body only: this maps nothing
             label = "Relationship"
             found = self._sqlmodel_options(call)
         elif qualified in _RELATIONSHIPS or qualified in _DYNAMIC_LOADERS:

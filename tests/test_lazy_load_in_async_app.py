@@ -146,7 +146,7 @@ def test_async_sessions_made_in_functions_count() -> None:
     assert "(AsyncSession() in app/db.py;" in finding
     factory = db + "\n\ndef factory():\n    from sqlalchemy import orm\n\n    return orm.sessionmaker(engine, class_=AsyncSession)\n"
     (finding,) = _findings({"app/db.py": factory, "app/models.py": MODELS})
-    assert "(async_sessionmaker() in app/db.py;" in finding
+    assert "(an async session factory in app/db.py;" in finding
 
 
 def test_look_alike_sessions_and_mentions_do_not_count_as_sync() -> None:

@@ -43,7 +43,7 @@ _CALLED = frozenset({"relationship", "relation", "dynamic_loader", "Relationship
 _SILENCING_USES = frozenset({"sync_engine", "sync_factory", "sync_session", "unknown", "async_attrs"})
 _SILENCING_USES_IN_TESTS = _SILENCING_USES - {"sync_engine"}
 # The uses that make async sessions, as a message names them, in order of preference.
-_ASYNC_USES = (("async_factory", "async_sessionmaker()"), ("async_session", "AsyncSession()"))
+_ASYNC_USES = (("async_factory", "an async session factory"), ("async_session", "AsyncSession()"))
 
 # How a relationship loads, when the rule has something to say about it.
 _DEFAULT = "default"

@@ -42,5 +42,6 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL403", True),
     ("POL404", True),
     ("POL405", True),
+    ("POL406", False),
     ("POL501", True),
 ))

@@ -164,6 +164,14 @@ class ModuleFacts:
     # Whether such a string may carry a password (POL501's gate): a string
     # literal where urls.password_urls() finds one, or an f-string with a URL.
     password_url: bool = False
+    # What the module's calls make, wherever they are (module level, class
+    # bodies, functions, lambdas, defaults): "sync_engine", "sync_factory",
+    # "sync_session", "async_factory", "async_session", and "unknown" for a
+    # create_engine()/sessionmaker() call that does not resolve to SQLAlchemy's;
+    # "sync_session" also for a module-level subclass of Session, and
+    # "async_attrs" when the text names AsyncAttrs. Whether a project's
+    # sessions are all AsyncSession (POL406) is read from these.
+    session_uses: FrozenSet[str] = frozenset()
     # Digest of the source the facts were read from: with the module name and
     # path it identifies the facts (the cache compares answers by it).
     digest: str = ""
@@ -931,6 +939,7 @@ def collect_facts(source: bytes, module: str, path: str, is_package: bool = Fals
     try:
         facts = _Collector(module, path, is_package, text).collect(tree)
         _gate_facts(facts, tree, source)
+        facts.session_uses = _session_uses(facts, tree, source)
         facts.statements = statement_table(tree)
         _compact_facts(facts)
     except RecursionError:
@@ -1155,3 +1164,124 @@ def _bare_string_lines(tree: ast.Module) -> Set[int]:
                 elif isinstance(child, ast.AST):
                     stack.append(child)
     return lines
+
+
+# What calls that make engines, session factories and sessions show in the
+# source: SQLAlchemy's names (`\b` keeps `sessionmaker` out of
+# `async_sessionmaker`), and aliases the module imports them under.
+_SESSION_MAKING = (
+    names.CREATE_ENGINE | names.SESSIONMAKERS | names.ASYNC_SESSIONMAKERS | names.SESSION_CLASSES | names.ASYNC_SESSION_CLASSES
+)
+_SESSION_MAKING_CALLED = re.compile(
+    rb"\b(" + b"|".join(sorted({n.rsplit(".", 1)[-1].encode() for n in _SESSION_MAKING})) + rb")\s*\("
+)
+# Names too specific to be anything but SQLAlchemy's (or a wrapper of it):
+# called without resolving to SQLAlchemy, they may make a sync engine or factory.
+_SYNC_MAKER_NAMES = frozenset({"create_engine", "sessionmaker"})
+
+
+def _session_uses(facts: ModuleFacts, tree: ast.Module, source: bytes) -> FrozenSet[str]:
+    """ModuleFacts.session_uses: only the statements on lines that show such
+    a call are walked, each with the function it runs in (for local imports)."""
+    found: Set[str] = set()
+    if b"AsyncAttrs" in source:
+        found.add("async_attrs")
+    if b"ession" not in source and b"engine" not in source:
+        return frozenset(found)
+    offsets = [m.start() for m in _SESSION_MAKING_CALLED.finditer(source)]
+    imports = dict(facts.imports)
+    for fn in facts.functions.values():
+        imports.update(fn.local_imports)
+    aliases = sorted(
+        local for local, qualified in imports.items() if qualified in _SESSION_MAKING and local != qualified.rsplit(".", 1)[-1]
+    )
+    if aliases:
+        pattern = re.compile(rb"\b(" + b"|".join(re.escape(a.encode()) for a in aliases) + rb")\s*\(")
+        offsets += [m.start() for m in pattern.finditer(source)]
+    if b"Session" in source:
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef) and any(
+                qualify_dotted(facts, None, base) in names.SESSION_CLASSES
+                for base in filter(None, map(dotted_name, stmt.bases))
+            ):
+                found.add("sync_session")
+    if not offsets:
+        return frozenset(found)
+    lines: List[int] = []
+    line, previous = 1, 0
+    for offset in sorted(offsets):
+        line += source.count(b"\n", previous, offset)
+        previous = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    stack: List[Tuple[ast.AST, Optional[FunctionFact], str]] = [(stmt, None, "") for stmt in reversed(tree.body)]
+    while stack:
+        stmt, fn, prefix = stack.pop()
+        start = getattr(stmt, "lineno", None)
+        if start is not None:
+            end = getattr(stmt, "end_lineno", None) or start
+            at = bisect.bisect_left(lines, start)
+            if at == len(lines) or lines[at] > end:
+                continue
+        kind = type(stmt)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            args = stmt.args  # type: ignore[attr-defined]
+            # Decorators and defaults run in the enclosing scope.
+            for expr in stmt.decorator_list + args.defaults + [d for d in args.kw_defaults if d is not None]:  # type: ignore[attr-defined]
+                _classify_calls(facts, fn, expr, found)
+            qualname = prefix + stmt.name  # type: ignore[attr-defined]
+            inner = facts.functions.get(qualname)
+            stack.extend((s, inner, qualname + ".") for s in reversed(stmt.body))  # type: ignore[attr-defined]
+            continue
+        if kind is ast.ClassDef:
+            for expr in stmt.decorator_list + stmt.bases + [k.value for k in stmt.keywords]:  # type: ignore[attr-defined]
+                _classify_calls(facts, fn, expr, found)
+            # A class body sees the names of the function around it.
+            stack.extend((s, fn, f"{prefix}{stmt.name}.") for s in reversed(stmt.body))  # type: ignore[attr-defined]
+            continue
+        blocks = [name for name in _BODY_FIELDS if getattr(stmt, name, None)]
+        for name in reversed(blocks):
+            stack.extend((s, fn, prefix) for s in reversed(getattr(stmt, name)))
+        for name, value in ast.iter_fields(stmt):
+            if name in _BODY_FIELDS:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, ast.AST):
+                    _classify_calls(facts, fn, item, found)
+    return frozenset(found)
+
+
+def _classify_calls(facts: ModuleFacts, fn: Optional[FunctionFact], expr: ast.AST, found: Set[str]) -> None:
+    for node in ast.walk(expr):
+        if type(node) is not ast.Call:
+            continue
+        dotted = dotted_name(node.func)  # type: ignore[attr-defined]
+        if dotted is None:
+            continue
+        qualified = qualify_dotted(facts, fn, dotted)
+        if qualified in names.CREATE_ENGINE:
+            found.add("sync_engine")
+        elif qualified in names.SESSIONMAKERS:
+            # class_=AsyncSession; without it (or with `**options`) the sessions may be sync.
+            async_class = any(
+                kw.arg == "class_" and _qualified(facts, fn, kw.value) in names.ASYNC_SESSION_CLASSES
+                for kw in node.keywords  # type: ignore[attr-defined]
+            )
+            found.add("async_factory" if async_class else "sync_factory")
+        elif qualified in names.ASYNC_SESSIONMAKERS:
+            found.add("async_factory")
+        elif qualified in names.SESSION_CLASSES:
+            found.add("sync_session")
+        elif qualified in names.ASYNC_SESSION_CLASSES:
+            found.add("async_session")
+        elif dotted.rsplit(".", 1)[-1] in _SYNC_MAKER_NAMES and not (
+            qualified is not None and dotted.split(".", 1)[0] in facts.kinds
+        ):
+            # A parameter, a star import, a re-export or another spelling
+            # (`sqlalchemy.future.create_engine`): it may well be sync.
+            found.add("unknown")
+
+
+def _qualified(facts: ModuleFacts, fn: Optional[FunctionFact], expr: ast.AST) -> Optional[str]:
+    dotted = dotted_name(expr)
+    return qualify_dotted(facts, fn, dotted) if dotted else None

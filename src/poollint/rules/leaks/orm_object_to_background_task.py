@@ -166,19 +166,24 @@ class OrmObjectToBackgroundTask(PoolRule):
     `asyncio.create_task(coro(order))` whose task the route leaves running,
     in a route or dependency.
 
-    The object is one the function loaded itself: `db.get(Order, id)`,
+    The object visibly comes from that session: `db.get(Order, id)`,
     `db.scalars(select(Order)...).first()`/`.one()`, `db.execute(select(Order))
     .scalar_one()`, `db.query(Order).filter(...).first()`, the same awaited on
-    an `AsyncSession`, a list of them (`.all()`) or an item of such a list,
-    also through a statement or result kept in a variable. The session is
-    request-scoped as for POL205: a parameter filled by a yield dependency
-    that creates it (`Depends(get_db)`, an `Annotated` alias, also from
-    another module), or a session the function opened in a `with` block.
+    an `AsyncSession`, a list of them (`.all()`), an item or loop variable of
+    such a list, also through a statement or result kept in a variable; an
+    `Order(...)` the function `add()`s to the session; or what a function of
+    the project returns when it loads (or adds) such objects through the
+    session it is given (`crud.get_order(db, order_id)`, in any module). The
+    class must be one of the project's. The session is request-scoped as for
+    POL205: a parameter filled by a yield dependency that creates it
+    (`Depends(get_db)`, an `Annotated` alias, also from another module), or
+    a session the function opened in a `with` block.
 
     Attribute values (`order.id`, `order.email`), columns (`select(Order.id)`),
-    rows of several columns, dicts or Pydantic models built from the object
-    and objects from sessions the task opens itself are left alone, as are
-    names bound in more than one way.
+    rows of several columns, dicts or Pydantic models built from the object,
+    objects never added to a session and objects from sessions the task opens
+    itself are left alone, as are names bound in more than one way and the
+    session itself (POL205's).
 
     ## Why is this bad?
     An ORM instance belongs to the session that loaded it, and the task runs
@@ -195,12 +200,13 @@ class OrmObjectToBackgroundTask(PoolRule):
 
     ## Where it comes from
     A route saves an order, commits, and schedules the confirmation mail with
-    the order object itself. Every test passes, because tests run tasks while
-    the session is open. In production the session is closed by the time the
-    task reads `order.customer.email`: the mails stop with
-    `DetachedInstanceError`, or, on a FastAPI version that keeps the session
-    open, each slow mail holds one of the pool's connections, and a burst of
-    orders empties the pool for every other request.
+    the order object itself. Every test passes: the suite overrides `get_db`
+    with one session kept open for the whole test, so the task still finds
+    the order attached. In production the request's session is closed by the
+    time the task reads `order.customer.email`, and the mails stop with
+    `DetachedInstanceError`; or, on a FastAPI version that keeps the session
+    open, each slow mail holds one of the pool's connections until it is
+    sent, and a burst of orders empties the pool for every other request.
 
     ## Example
     ```python
@@ -538,13 +544,14 @@ class OrmObjectToBackgroundTask(PoolRule):
 
     def _how(self, handler: _Handler, node: cst.BaseExpression, value: _Value) -> str:
         """How the object came to the session, for the message: `loaded by` the
-        (first) binding of the name handed over (or of the list it indexes),
-        or the expression itself; `added by` the session's add()."""
+        (first) binding of the name handed over (or of the list it indexes);
+        `added by` the session's add()."""
         base = node.value if isinstance(node, cst.Subscript) else node
         if isinstance(base, cst.Name) and base.value in handler.added:
             return f"added by `{handler.added[base.value][1]}` to"
         if not isinstance(base, cst.Name):
-            return f"loaded by `{_short(self.ctx.module.code_for_node(node))}` through"
+            # The expression handed over says how already.
+            return "loaded through"
         how, expr = handler.bindings[base.value][0]
         text = _short(self.ctx.module.code_for_node(expr))
         return f"loaded by `{text}` through" if how == "value" else f"loaded by `for {base.value} in {text}` through"
@@ -577,12 +584,14 @@ class OrmObjectToBackgroundTask(PoolRule):
                 derived |= found.methods
             else:
                 values.append(found)
+        if any(v.kind == "created" for v in values):
+            # `Order(...)` is attached to a session only once added to it.
+            added = handler.added.get(name)
+            if added is None or derived:
+                return None
+            values = [_Value("instance", v.entity, added[0]) if v.kind == "created" else v for v in values]
         if not values or any(v != values[0] for v in values):
             return None
-        if values[0].kind == "created":
-            # Attached to a session only once added to it.
-            added = handler.added.get(name)
-            return _Value("instance", values[0].entity, added[0]) if added and not derived else None
         if derived:
             # `stmt = stmt.where(...)`: only generative calls that keep the entity.
             keeps = {"select": _SELECT_KEEPS, "query": _QUERY_KEEPS}.get(values[0].kind, frozenset())
@@ -621,6 +630,9 @@ class OrmObjectToBackgroundTask(PoolRule):
         if created is not None:
             # `Order(...)`: an ORM object once a session add()s it.
             return _Value("created", created)
+        helper = self._helper_result(handler, qualified, expr)
+        if helper is not None:
+            return helper
         if not isinstance(func, cst.Attribute):
             return None
         method = func.attr.value
@@ -686,6 +698,30 @@ class OrmObjectToBackgroundTask(PoolRule):
             # SQLModel's exec() gives rows for a select of several columns.
             return None
         return _Value(kind, statement.entity, session)
+
+    def _helper_result(self, handler: _Handler, qualified: Optional[str], call: cst.Call) -> Optional[_Value]:
+        """`crud.get_order(db, order_id)`: a function of the project returning
+        ORM objects it loads through the session it is given (pass 1's
+        FunctionFact.orm_result), called with a request-scoped session."""
+        found = self.ctx.index.function(qualified) if qualified else None
+        if found is None or found[1].orm_result is None:
+            return None
+        param, position, entity, many = found[1].orm_result
+        name = self._class_name(entity)
+        if name is None:
+            return None
+        given: Optional[cst.BaseExpression] = None
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                # Which argument lands where is unclear past a `*args`.
+                return None
+            if arg.keyword is None and index == position:
+                given = arg.value
+            elif arg.keyword is not None and arg.keyword.value == param:
+                given = arg.value
+        if not isinstance(given, cst.Name) or given.value not in handler.sessions:
+            return None
+        return _Value("list" if many else "instance", name, given.value)
 
     def _entity(self, expr: cst.BaseExpression) -> Optional[str]:
         """The class's name, when `expr` names a class of the project (or

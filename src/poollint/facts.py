@@ -760,63 +760,6 @@ class _Collector:
             )
 
 
-# What POL211 follows into a helper: the ORM objects a function returns.
-_SELECT_CALLS = frozenset(
-    {
-        "sqlalchemy.select",
-        "sqlalchemy.sql.select",
-        "sqlalchemy.sql.expression.select",
-        "sqlalchemy.future.select",
-        "sqlmodel.select",
-        "sqlmodel.sql.expression.select",
-    }
-)
-# Generative calls that keep a select()'s or a Query's first entity.
-ORM_SELECT_KEEPS = frozenset(
-    {
-        "where",
-        "filter",
-        "filter_by",
-        "order_by",
-        "join",
-        "join_from",
-        "outerjoin",
-        "outerjoin_from",
-        "options",
-        "limit",
-        "offset",
-        "fetch",
-        "distinct",
-        "group_by",
-        "having",
-        "with_for_update",
-        "execution_options",
-        "select_from",
-        "params",
-        "populate_existing",
-    }
-)
-# Method -> (kind of the receiver, kind of the result) for result methods.
-ORM_RESULT_STEPS = {
-    ("query", "first"): "instance",
-    ("query", "one"): "instance",
-    ("query", "one_or_none"): "instance",
-    ("query", "get"): "instance",
-    ("query", "all"): "list",
-    ("result", "scalar"): "instance",
-    ("result", "scalar_one"): "instance",
-    ("result", "scalar_one_or_none"): "instance",
-    ("result", "scalars"): "scalars",
-    ("result", "unique"): "result",
-    ("scalars", "first"): "instance",
-    ("scalars", "one"): "instance",
-    ("scalars", "one_or_none"): "instance",
-    ("scalars", "all"): "list",
-    ("scalars", "fetchall"): "list",
-    ("scalars", "unique"): "scalars",
-}
-
-
 def _has_param_in(node: ast.AST, wanted: Set[str]) -> bool:
     args = node.args  # type: ignore[attr-defined]
     return any(a.arg in wanted for a in args.posonlyargs + args.args + args.kwonlyargs)
@@ -881,7 +824,7 @@ def _orm_result(
         func = expr.func  # type: ignore[attr-defined]
         callee = collector.qualify(func, fn)
         positional_args = [a for a in expr.args if type(a) is not ast.Starred]  # type: ignore[attr-defined]
-        if callee in _SELECT_CALLS:
+        if callee in names.SELECTS:
             first = positional_args[0] if positional_args else None
             entity = collector.qualify(first, fn) if first is not None else None
             return ("select", None, entity) if entity else None
@@ -890,6 +833,10 @@ def _orm_result(
             return ("created", None, callee) if callee else None
         method = func.attr
         receiver = func.value
+        if method in names.ORM_CONSTRUCTORS:
+            # `User.model_validate(data)` builds a User, as `User(...)` does.
+            entity = collector.qualify(receiver, fn)
+            return ("created", None, entity) if entity else None
         if type(receiver) is ast.Name and receiver.id in params:
             first = positional_args[0] if positional_args else None
             if method in ("get", "get_one", "query"):
@@ -907,9 +854,11 @@ def _orm_result(
         base = value(receiver, depth + 1)
         if base is None:
             return None
-        if base[0] in ("select", "query") and method in ORM_SELECT_KEEPS:
+        if base[0] in ("select", "query") and method in names.ORM_KEEPS:
             return base
-        step = ORM_RESULT_STEPS.get((base[0], method))
+        if method == "scalars" and expr.args:  # type: ignore[attr-defined]
+            return None
+        step = names.ORM_RESULT_STEPS.get((base[0], method))
         return (step, base[1], base[2]) if step else None
 
     found: Optional[Tuple[str, Optional[str], str]] = None

@@ -7,6 +7,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
+from poollint import names
 from poollint.gate import SourceView, uses_database
 from poollint.project import ProjectIndex
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
@@ -17,74 +18,10 @@ from poollint.rules.leaks._request_scope import (
     with_session,
 )
 
-_SELECTS = frozenset(
-    {
-        "sqlalchemy.select",
-        "sqlalchemy.sql.select",
-        "sqlalchemy.sql.expression.select",
-        "sqlalchemy.future.select",
-        "sqlmodel.select",
-        "sqlmodel.sql.expression.select",
-    }
-)
-_ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
 _TASK_STARTERS = frozenset(
     {"asyncio.create_task", "asyncio.tasks.create_task", "asyncio.ensure_future", "asyncio.tasks.ensure_future"}
 )
 _STARTER_NAMES = frozenset({"add_task", "BackgroundTask", "create_task", "ensure_future"})
-
-# Generative methods after which a select() or a Query still returns its
-# first entity (`select(Order).where(...).limit(1)`); anything else
-# (`with_only_columns`, `add_columns`, `subquery`...) may not.
-_SELECT_KEEPS = frozenset(
-    {
-        "where",
-        "filter",
-        "filter_by",
-        "order_by",
-        "join",
-        "join_from",
-        "outerjoin",
-        "outerjoin_from",
-        "options",
-        "limit",
-        "offset",
-        "fetch",
-        "distinct",
-        "group_by",
-        "having",
-        "with_for_update",
-        "execution_options",
-        "select_from",
-        "params",
-    }
-)
-_QUERY_KEEPS = frozenset(
-    {
-        "filter",
-        "filter_by",
-        "where",
-        "order_by",
-        "join",
-        "outerjoin",
-        "options",
-        "limit",
-        "offset",
-        "distinct",
-        "group_by",
-        "having",
-        "with_for_update",
-        "execution_options",
-        "select_from",
-        "populate_existing",
-        "params",
-    }
-)
-# What the results of a query of one entity give: one instance, or a list of them.
-_QUERY_ONE = frozenset({"first", "one", "one_or_none", "get"})
-_RESULT_ONE = frozenset({"scalar", "scalar_one", "scalar_one_or_none"})
-_SCALARS_ONE = frozenset({"first", "one", "one_or_none"})
-_LISTS = frozenset({"all", "fetchall"})
 # Benign uses of a task that nobody awaits: `task.add_done_callback(...)`,
 # `background.add(task)` on a set that is not local to the route.
 _TASK_KEEPING = frozenset({"add_done_callback", "set_name"})
@@ -594,8 +531,7 @@ class OrmObjectToBackgroundTask(PoolRule):
             return None
         if derived:
             # `stmt = stmt.where(...)`: only generative calls that keep the entity.
-            keeps = {"select": _SELECT_KEEPS, "query": _QUERY_KEEPS}.get(values[0].kind, frozenset())
-            if not derived <= keeps:
+            if values[0].kind not in ("select", "query") or not derived <= names.ORM_KEEPS:
                 return None
         return values[0]
 
@@ -618,7 +554,7 @@ class OrmObjectToBackgroundTask(PoolRule):
             return None
         func = expr.func
         qualified = self.ctx.qualified_name(func)
-        if qualified in _SELECTS:
+        if qualified in names.SELECTS:
             positional = [a for a in expr.args if a.keyword is None]
             if not positional or positional[0].star:
                 return None
@@ -627,6 +563,9 @@ class OrmObjectToBackgroundTask(PoolRule):
                 return None
             return _Value("select", entity, single=len(expr.args) == 1)
         created = self._class_name(qualified)
+        if created is None and isinstance(func, cst.Attribute) and func.attr.value in names.ORM_CONSTRUCTORS:
+            # `Order.model_validate(data)` builds an Order, as `Order(...)` does.
+            created = self._class_name(self.ctx.qualified_name(func.value))
         if created is not None:
             # `Order(...)`: an ORM object once a session add()s it.
             return _Value("created", created)
@@ -644,31 +583,14 @@ class OrmObjectToBackgroundTask(PoolRule):
             return _Self(base.methods | {method})
         if base is None:
             return None
-        kind = base.kind
-        if kind == "select" and method in _SELECT_KEEPS:
+        if base.kind in ("select", "query") and method in names.ORM_KEEPS:
             return base
-        if kind == "query":
-            if method in _QUERY_KEEPS:
-                return base
-            if method in _QUERY_ONE:
-                return _Value("instance", base.entity, base.session)
-            if method in _LISTS:
-                return _Value("list", base.entity, base.session)
-        if kind == "result":
-            if method in _RESULT_ONE:
-                return _Value("instance", base.entity, base.session)
-            if method == "scalars" and not expr.args:
-                return _Value("scalars", base.entity, base.session)
-            if method == "unique":
-                return base
-        if kind == "scalars":
-            if method in _SCALARS_ONE:
-                return _Value("instance", base.entity, base.session)
-            if method in _LISTS:
-                return _Value("list", base.entity, base.session)
-            if method == "unique":
-                return base
-        return None
+        if method == "scalars" and expr.args:
+            return None
+        step = names.ORM_RESULT_STEPS.get((base.kind, method))
+        if step is None:
+            return None
+        return base if step == base.kind else _Value(step, base.entity, base.session)
 
     def _session_call(
         self, handler: _Handler, session: str, method: str, call: cst.Call, resolving: FrozenSet[str]
@@ -727,7 +649,7 @@ class OrmObjectToBackgroundTask(PoolRule):
         """The class's name, when `expr` names a class of the project (or
         `aliased()` of one); a column (`Order.id`) or anything unknown is None."""
         if isinstance(expr, cst.Call):
-            if self.ctx.qualified_name(expr.func) in _ALIASED and expr.args and expr.args[0].keyword is None:
+            if self.ctx.qualified_name(expr.func) in names.ALIASED and expr.args and expr.args[0].keyword is None:
                 return self._entity(expr.args[0].value)
             return None
         if not isinstance(expr, (cst.Name, cst.Attribute)):

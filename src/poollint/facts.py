@@ -120,6 +120,13 @@ class FunctionFact:
     memoized: bool = False
     # Declares `global`/`nonlocal` names: what it computes may be kept across calls.
     declares_global: bool = False
+    # A module-level function whose every returned value is an ORM object
+    # loaded through (or added to) one of its parameters, as a session:
+    # (parameter, its position or -1, the class (qualified), whether a list).
+    # `def get_order(db, order_id): return db.get(Order, order_id)` gives
+    # ("db", 0, "app.models.Order", False). Checked by POL211, which asks the
+    # index whether the class is one of the project's.
+    orm_result: Optional[Tuple[str, int, str, bool]] = None
 
 
 @dataclass(**SLOTS)
@@ -651,6 +658,9 @@ class _Collector:
                     engine = self._session_bind(sub.value, source, fn)
                     if engine:
                         fn.result_binds.append(engine)
+        if enclosing is None and not prefix and not fn.is_generator and fn.io_names and _has_param_in(node, fn.io_names):
+            # Only module-level functions doing I/O on a parameter can load through it.
+            fn.orm_result = _orm_result(self, node, fn, body_nodes)
         existing = self.facts.functions.get(qualname)
         if existing is not None:
             # Two definitions under one name (if/else, overloads): keep what
@@ -665,6 +675,8 @@ class _Collector:
             existing.decorators += fn.decorators
             existing.memoized |= fn.memoized
             existing.declares_global |= fn.declares_global
+            if existing.orm_result != fn.orm_result:
+                existing.orm_result = None
         else:
             self.facts.functions[qualname] = fn
         if nested_scopes:
@@ -754,6 +766,125 @@ class _Collector:
             self.facts.route_registrations.append(
                 (endpoint, RouteDecl(target=target, method="api_route", path=path, methods=methods))
             )
+
+
+def _has_param_in(node: ast.AST, wanted: Set[str]) -> bool:
+    args = node.args  # type: ignore[attr-defined]
+    return any(a.arg in wanted for a in args.posonlyargs + args.args + args.kwonlyargs)
+
+
+def _orm_result(
+    collector: "_Collector", node: ast.AST, fn: FunctionFact, body_nodes: List[ast.AST]
+) -> Optional[Tuple[str, int, str, bool]]:
+    """FunctionFact.orm_result: every `return value` (but `return None`) of
+    the function's own body gives the same class's objects, loaded through
+    the same parameter (`db.get(Order, id)`, `db.scalars(select(Order)...)
+    .first()`, `db.query(Order)...all()`, awaited or not, also through
+    local names bound once), or an object `Order(...)` the parameter add()s."""
+    args = node.args  # type: ignore[attr-defined]
+    positional = [a.arg for a in args.posonlyargs + args.args]
+    params = set(positional) | {a.arg for a in args.kwonlyargs}
+    returns = [sub for sub in body_nodes if type(sub) is ast.Return and sub.value is not None]
+    if not returns:
+        return None
+    bound: Dict[str, List[ast.AST]] = {}
+    added: Dict[str, Set[str]] = {}
+    for sub in body_nodes:
+        kind = type(sub)
+        if kind is ast.Assign and len(sub.targets) == 1 and type(sub.targets[0]) is ast.Name:  # type: ignore[attr-defined]
+            bound.setdefault(sub.targets[0].id, []).append(sub.value)  # type: ignore[attr-defined]
+        elif kind is ast.AnnAssign and type(sub.target) is ast.Name and sub.value is not None:  # type: ignore[attr-defined]
+            bound.setdefault(sub.target.id, []).append(sub.value)  # type: ignore[attr-defined]
+        elif kind in _BINDING_STATEMENTS or kind is ast.NamedExpr:
+            for name in _assigned_names(sub) if kind is not ast.NamedExpr else {getattr(sub.target, "id", "")}:  # type: ignore[attr-defined]
+                bound.setdefault(name, []).append(None)  # type: ignore[arg-type]
+        elif kind is ast.Call:
+            func = sub.func  # type: ignore[attr-defined]
+            if (
+                type(func) is ast.Attribute
+                and func.attr == "add"
+                and type(func.value) is ast.Name
+                and len(sub.args) == 1  # type: ignore[attr-defined]
+                and type(sub.args[0]) is ast.Name  # type: ignore[attr-defined]
+            ):
+                added.setdefault(sub.args[0].id, set()).add(func.value.id)  # type: ignore[attr-defined]
+
+    def value(expr: Optional[ast.AST], depth: int) -> Optional[Tuple[str, Optional[str], str]]:
+        """(kind, session parameter, class) of what `expr` gives, as POL211 reads it."""
+        if expr is None or depth > 8:
+            return None
+        if type(expr) is ast.Await:
+            expr = expr.value  # type: ignore[attr-defined]
+        if type(expr) is ast.Name:
+            name = expr.id  # type: ignore[attr-defined]
+            values = bound.get(name, ())
+            if len(values) != 1 or name in params:
+                return None
+            found = value(values[0], depth + 1)
+            if found is not None and found[0] == "created":
+                sessions = added.get(name, set())
+                if len(sessions) != 1 or not sessions <= params:
+                    return None
+                return ("instance", next(iter(sessions)), found[2])
+            return found
+        if type(expr) is not ast.Call:
+            return None
+        func = expr.func  # type: ignore[attr-defined]
+        callee = collector.qualify(func, fn)
+        positional_args = [a for a in expr.args if type(a) is not ast.Starred]  # type: ignore[attr-defined]
+        if callee in names.SELECTS:
+            first = positional_args[0] if positional_args else None
+            entity = collector.qualify(first, fn) if first is not None else None
+            return ("select", None, entity) if entity else None
+        if type(func) is not ast.Attribute:
+            # `Order(...)`: the index tells later whether it is a class.
+            return ("created", None, callee) if callee else None
+        method = func.attr
+        receiver = func.value
+        if method in names.ORM_CONSTRUCTORS:
+            # `User.model_validate(data)` builds a User, as `User(...)` does.
+            entity = collector.qualify(receiver, fn)
+            return ("created", None, entity) if entity else None
+        if type(receiver) is ast.Name and receiver.id in params:
+            first = positional_args[0] if positional_args else None
+            if method in ("get", "get_one", "query"):
+                entity = collector.qualify(first, fn) if first is not None else None
+                if entity is None or (method == "query" and (len(expr.args) != 1 or expr.keywords)):  # type: ignore[attr-defined]
+                    return None
+                return ("query" if method == "query" else "instance", receiver.id, entity)
+            if method in ("scalar", "scalars", "execute"):
+                statement = value(first, depth + 1)
+                if statement is None or statement[0] != "select":
+                    return None
+                kind = {"scalar": "instance", "scalars": "scalars", "execute": "result"}[method]
+                return (kind, receiver.id, statement[2])
+            return None
+        base = value(receiver, depth + 1)
+        if base is None:
+            return None
+        if base[0] in ("select", "query") and method in names.ORM_KEEPS:
+            return base
+        if method == "scalars" and expr.args:  # type: ignore[attr-defined]
+            return None
+        step = names.ORM_RESULT_STEPS.get((base[0], method))
+        return (step, base[1], base[2]) if step else None
+
+    found: Optional[Tuple[str, Optional[str], str]] = None
+    for ret in returns:
+        if type(ret.value) is ast.Constant and ret.value.value is None:  # type: ignore[attr-defined]
+            continue
+        this = value(ret.value, 0)  # type: ignore[attr-defined]
+        if this is None or this[0] not in ("instance", "list") or this[1] is None:
+            return None
+        if found is not None and this != found:
+            return None
+        found = this
+    if found is None:
+        return None
+    kind, session, entity = found
+    assert session is not None
+    index = positional.index(session) if session in positional else -1
+    return (session, index, entity, kind == "list")
 
 
 def qualify_dotted(facts: ModuleFacts, fn: Optional[FunctionFact], dotted: str) -> Optional[str]:

@@ -105,3 +105,67 @@ DATABASE_IO_METHODS = SESSION_IO_METHODS | CONNECTION_IO_METHODS | ENGINE_IO_MET
 GATE_CALL_NAMES = frozenset(
     name.rsplit(".", 1)[-1] for name in CREATE_ENGINE | CREATE_ASYNC_ENGINE | SESSIONMAKERS | ASYNC_SESSIONMAKERS
 ) | {"create"}
+
+
+# ORM objects (POL211, and the helpers pass 1 follows for it: FunctionFact.orm_result).
+SELECTS = frozenset(
+    {
+        "sqlalchemy.select",
+        "sqlalchemy.sql.select",
+        "sqlalchemy.sql.expression.select",
+        "sqlalchemy.future.select",
+        "sqlmodel.select",
+        "sqlmodel.sql.expression.select",
+    }
+)
+ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
+# Generative calls after which a select() or a Query still returns its first
+# entity (`select(Order).where(...).limit(1)`); anything else
+# (`with_only_columns`, `add_columns`, `subquery`...) may not.
+ORM_KEEPS = frozenset(
+    {
+        "where",
+        "filter",
+        "filter_by",
+        "order_by",
+        "join",
+        "join_from",
+        "outerjoin",
+        "outerjoin_from",
+        "options",
+        "limit",
+        "offset",
+        "fetch",
+        "distinct",
+        "group_by",
+        "having",
+        "with_for_update",
+        "execution_options",
+        "select_from",
+        "params",
+        "populate_existing",
+    }
+)
+# (what the receiver is, method) -> what the call gives: "query" is
+# `db.query(Order)`, "result" `db.execute(select(Order))`, "scalars"
+# `db.scalars(select(Order))`; "instance" one object, "list" a list of them.
+ORM_RESULT_STEPS = {
+    ("query", "first"): "instance",
+    ("query", "one"): "instance",
+    ("query", "one_or_none"): "instance",
+    ("query", "get"): "instance",
+    ("query", "all"): "list",
+    ("result", "scalar"): "instance",
+    ("result", "scalar_one"): "instance",
+    ("result", "scalar_one_or_none"): "instance",
+    ("result", "scalars"): "scalars",  # without arguments: scalars(1) is another column
+    ("result", "unique"): "result",
+    ("scalars", "first"): "instance",
+    ("scalars", "one"): "instance",
+    ("scalars", "one_or_none"): "instance",
+    ("scalars", "all"): "list",
+    ("scalars", "fetchall"): "list",
+    ("scalars", "unique"): "scalars",
+}
+# Class methods building an instance of their class (SQLModel, Pydantic).
+ORM_CONSTRUCTORS = frozenset({"model_validate", "from_orm"})

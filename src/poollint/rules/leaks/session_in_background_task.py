@@ -7,17 +7,16 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from poollint.context import param_list
 from poollint.gate import SourceView, uses_database
-from poollint.project import ProjectIndex, Resource
+from poollint.project import ProjectIndex
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
-from poollint.rules.leaks._session_flow import pooled_session
-
-_BACKGROUND_TASKS = frozenset(
-    {"fastapi.BackgroundTasks", "fastapi.background.BackgroundTasks", "starlette.background.BackgroundTasks"}
+from poollint.rules.leaks._request_scope import (
+    RequestSession,
+    advice_for_session,
+    background_task_arguments,
+    handler_inputs,
+    with_session,
 )
-# `BackgroundTask(func, *args, **kwargs)`, handed to a response's `background=`.
-_BACKGROUND_TASK = frozenset({"starlette.background.BackgroundTask"})
 
 _DEPENDENCY_PROBLEM = (
     "its dependency closes it before the task runs on FastAPI 0.106 to 0.117 or with "
@@ -27,20 +26,13 @@ _WITH_PROBLEM = "the `with` block closes it before the task runs, and the task's
 
 
 @dataclass
-class _RequestSession:
-    source: str  # how the message names where it came from
-    problem: str
-    resource: Resource
-
-
-@dataclass
 class _Handler:
     """A route or dependency whose own body is being walked."""
 
     node: cst.FunctionDef
     where: str
     task_lists: Set[str] = field(default_factory=set)
-    sessions: Dict[str, _RequestSession] = field(default_factory=dict)
+    sessions: Dict[str, RequestSession] = field(default_factory=dict)
 
 
 class SessionInBackgroundTask(PoolRule):
@@ -143,70 +135,31 @@ class SessionInBackgroundTask(PoolRule):
     # -- what the function is given --------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.ctx.scopes[-1]
-        if scope.fact is None or not (self.ctx.route(scope) or self.ctx.is_dependency(scope)):
+        inputs = handler_inputs(self.ctx, scope, node)
+        if inputs is None:
             self.handlers.append(None)
             return
-        handler = _Handler(node, self.ctx.describe(scope))
-        index = self.ctx.index
-        for param in param_list(node.params):
-            name = param.name.value
-            if param.annotation is not None and self.ctx.qualified_name(param.annotation.annotation) in _BACKGROUND_TASKS:
-                handler.task_lists.add(name)
-                continue
-            origin = scope.fact.origins.get(name)
-            if origin is None or origin[0] != "param":
-                continue
-            found = index.dependency_function(origin[1] or origin[2])
-            if found is None or not found[1].is_generator:
-                continue
-            dep_facts, dependency = found
-            resource = index.of_dependency(dep_facts.qualify(dependency.qualname))
-            if resource is not None and resource.kind == "session":
-                short = dependency.qualname.rsplit(".", 1)[-1]
-                handler.sessions[name] = _RequestSession(f"from yield dependency {short}", _DEPENDENCY_PROBLEM, resource)
-        for name, origin in scope.fact.origins.items():
-            if origin[0] == "call" and origin[1] in _BACKGROUND_TASKS:
-                handler.task_lists.add(name)
-        self.handlers.append(handler)
+        task_lists, sessions = inputs
+        self.handlers.append(_Handler(node, self.ctx.describe(scope), task_lists, sessions))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.handlers.pop()
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         handler = self._direct()
-        if handler is None or node.asname is None or not isinstance(node.asname.name, cst.Name):
+        if handler is None:
             return
-        if not isinstance(node.item, cst.Call):
-            return
-        name = node.asname.name.value
-        fact = self.ctx.scopes[-1].fact
-        origin = fact.origins.get(name) if fact is not None else None
-        if origin is None or origin[0] != "call":
-            # Bound some other way too: which session it holds is unclear.
-            return
-        resource = pooled_session(self.ctx, node.item)
-        if resource is not None:
-            callee = self.ctx.module.code_for_node(node.item.func)
-            handler.sessions[name] = _RequestSession(f"from `with {callee}(...)`", _WITH_PROBLEM, resource)
+        found = with_session(self.ctx, node)
+        if found is not None:
+            handler.sessions[found[0]] = found[1]
 
     # -- what it hands to a task -----------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         handler = self._direct()
         if handler is None:
             return
-        func = node.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            is_task = func.attr.value == "add_task" and func.value.value in handler.task_lists
-        else:
-            is_task = False
-        if not is_task and self.ctx.qualified_name(func) not in _BACKGROUND_TASK:
-            return
-        for position, arg in enumerate(node.args):
-            if arg.star or (arg.keyword is None and position == 0):
-                # The task function itself, or arguments poollint cannot see.
-                continue
-            if arg.keyword is not None and arg.keyword.value == "func":
-                continue
+        handed = background_task_arguments(self.ctx, node, handler.task_lists)
+        for arg in handed or ():
             value = arg.value
             if isinstance(value, cst.Name) and value.value in handler.sessions:
                 session = handler.sessions[value.value]
@@ -215,8 +168,8 @@ class SessionInBackgroundTask(PoolRule):
                     name=value.value,
                     source=session.source,
                     where=handler.where,
-                    problem=session.problem,
-                    advice=_advice(session.resource),
+                    problem=_DEPENDENCY_PROBLEM if session.how == "dependency" else _WITH_PROBLEM,
+                    advice=advice_for_session(session.resource),
                 )
 
     VALID = [
@@ -343,9 +296,3 @@ class SessionInBackgroundTask(PoolRule):
             """
         ),
     ]
-
-
-def _advice(resource: Resource) -> str:
-    if resource.origin and resource.origin_where:
-        return f"pass {resource.origin} and let the task open its own session"
-    return "let the task open its own session"

@@ -145,6 +145,10 @@ def _route_dependency_tree(index: "ProjectIndex", module: str, qualname: str) ->
 class _Builder:
     def __init__(self, index: "ProjectIndex") -> None:
         self.index = index
+        # (callable, depth) -> (opened, io_params, children): a dependency
+        # shared by many others (get_db) is looked at once per depth, so
+        # diamonds in the tree cost their size, not their number of paths.
+        self._parts: Dict[Tuple[str, int], Tuple[Tuple[Opened, ...], Tuple[Tuple[str, int], ...], Tuple[DepNode, ...]]] = {}
 
     # -- the app's and routers' dependencies= ---------------------------------------
     def router_dependencies(self, target: str) -> List[Tuple[str, str]]:
@@ -216,8 +220,12 @@ class _Builder:
             return DepNode(key, name, f"{facts.path}:{factory.line}", param, options, False, (opened,), entry=entry)
         fn = facts.functions.get(name)
         if fn is not None:
-            children = tuple(self.parameters(facts, fn, depth + 1, stack + (key,)))
-            opened, io_params = self.own(facts, fn)
+            part = self._parts.get((key, depth))
+            if part is None:
+                children = tuple(self.parameters(facts, fn, depth + 1, stack + (key,)))
+                part = self.own(facts, fn) + (children,)
+                self._parts[(key, depth)] = part
+            opened, io_params, children = part
             return DepNode(
                 key, name, f"{facts.path}:{fn.line}", param, options, fn.is_generator, opened, io_params, children, entry
             )

@@ -140,8 +140,8 @@ class SessionDependencyOnStreamingRoute(PoolRule):
     NAME = "session-dependency-on-streaming-route"
     MESSAGE = (
         "{route} {stream} while yield dependency {dependency}{via} holds a session from {origin}: "
-        "FastAPI closes it only after {end}, so each open {what} keeps a pooled connection checked out, "
-        "often idle in transaction; {advice}"
+        "FastAPI closes it only after {end}, so each open {what} can keep a pooled connection checked out, "
+        "idle in transaction, until then; {advice}"
     )
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE

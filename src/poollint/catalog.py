@@ -29,6 +29,7 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL206", True),
     ("POL207", True),
     ("POL208", True),
+    ("POL209", True),
     ("POL301", True),
     ("POL302", True),
     ("POL303", True),

@@ -31,9 +31,8 @@ def test_depends_options_are_recorded_per_parameter_alias_and_list() -> None:
     )
     assert facts.router_dependencies == {"router": (("app.deps.auth", ""), ("app.deps.audit", "n"))}
     assert facts.alias_options == {"Fresh": "n"}
-    fn = facts.functions["a"]
-    assert fn.depends_options == {"y": "f", "z": "d", "w": "?"}
-    assert fn.route_dependencies == [("app.deps.audit", "f")]
+    assert facts.depends_options == {"a": {"y": "f", "z": "d", "w": "?"}}
+    assert facts.route_dependencies == {"a": (("app.deps.audit", "f"),)}
 
 
 _DB = """

@@ -120,12 +120,6 @@ class FunctionFact:
     memoized: bool = False
     # Declares `global`/`nonlocal` names: what it computes may be kept across calls.
     declares_global: bool = False
-    # Parameter -> options of its Depends()/Security() when not the defaults
-    # (depends_options()): "f" scope="function", "n" use_cache=False, "d" a
-    # bare `Depends()` (the annotation is the dependency), "?" unreadable.
-    depends_options: Dict[str, str] = field(default_factory=dict)
-    # (dependency, options) of `dependencies=[Depends(...)]` in its route decorators, in order.
-    route_dependencies: List[Tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(**SLOTS)
@@ -148,6 +142,14 @@ class ModuleFacts:
     # FastAPI(dependencies=[...]) / APIRouter(dependencies=[...]) at module
     # level: name -> ((dependency, options), ...), in order.
     router_dependencies: Dict[str, Tuple[Tuple[str, str], ...]] = field(default_factory=dict)
+    # Function qualname -> {parameter: options of its Depends()/Security()}
+    # where they are not the defaults (depends_options()). Kept per module,
+    # not per function: few functions have any, and every FunctionFact slot
+    # costs memory on all of them.
+    depends_options: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    # Function qualname -> ((dependency, options), ...) of the
+    # `dependencies=[Depends(...)]` in its route decorators, in order.
+    route_dependencies: Dict[str, Tuple[Tuple[str, str], ...]] = field(default_factory=dict)
     # APIRouter(prefix="/orders") -> {"router": "/orders"}, for route names.
     router_prefixes: Dict[str, str] = field(default_factory=dict)
     functions: Dict[str, FunctionFact] = field(default_factory=dict)
@@ -605,7 +607,9 @@ class _Collector:
             route = self._route_decl(decorator, enclosing)
             if route:
                 fn.routes.append(route)
-                fn.route_dependencies.extend(self._dependencies_keyword(decorator, enclosing))  # type: ignore[arg-type]
+                listed = self._dependencies_keyword(decorator, enclosing)
+                if listed:
+                    self.facts.route_dependencies[qualname] = self.facts.route_dependencies.get(qualname, ()) + listed
             wrapper = decorator.func if isinstance(decorator, ast.Call) else decorator
             if self.qualify(wrapper, enclosing) in _MEMOIZERS:
                 fn.memoized = True
@@ -617,7 +621,9 @@ class _Collector:
             if ref:
                 fn.depends.append(ref)
         if "Depends" in self.text or "Security" in self.text:
-            fn.depends_options = self._depends_options(node)
+            options = self._depends_options(node)
+            if options:
+                self.facts.depends_options[qualname] = {**options, **self.facts.depends_options.get(qualname, {})}
         created: Dict[str, str] = {}  # local name -> callee that created its value
         binds: Dict[str, Optional[str]] = {}  # local name -> engine given to Session()
         engine_calls: List[Tuple[ast.Call, bool]] = []
@@ -718,8 +724,6 @@ class _Collector:
             existing.decorators += fn.decorators
             existing.memoized |= fn.memoized
             existing.declares_global |= fn.declares_global
-            existing.depends_options = {**fn.depends_options, **existing.depends_options}
-            existing.route_dependencies += fn.route_dependencies
         else:
             self.facts.functions[qualname] = fn
         if nested_scopes:

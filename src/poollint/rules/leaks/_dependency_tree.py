@@ -132,7 +132,7 @@ def _route_dependency_tree(index: "ProjectIndex", module: str, qualname: str) ->
                 entries.append(node)
     if len(fn.routes) == 1:
         # Two route decorators are two routes, each with its own dependencies=.
-        for ref, options in fn.route_dependencies:
+        for ref, options in facts.route_dependencies.get(qualname, ()):
             node = builder.node(ref, None, options, 1, (), "decorator")
             if node is not None:
                 entries.append(node)
@@ -177,10 +177,11 @@ class _Builder:
         self, facts: ModuleFacts, fn: FunctionFact, depth: int, stack: Tuple[str, ...]
     ) -> List[DepNode]:
         nodes = []
+        all_options = facts.depends_options.get(fn.qualname, {})
         for name, origin in fn.origins.items():
             if origin[0] != "param":
                 continue
-            options = fn.depends_options.get(name, "")
+            options = all_options.get(name, "")
             ref = origin[1]
             if ref is None:
                 annotation = origin[2]

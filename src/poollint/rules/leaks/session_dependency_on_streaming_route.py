@@ -48,10 +48,12 @@ class _Route:
 class SessionDependencyOnStreamingRoute(PoolRule):
     """
     ## What it does
-    Flags a route that streams its response and depends, directly or
-    through other dependencies (parameters, `Annotated` aliases, a route's
-    or router's `dependencies=[...]`, across modules), on a yield dependency
-    that opens a session. A route streams when it returns a
+    Flags a streaming or websocket route that depends on a yield dependency
+    opening a session, which then stays open for the whole stream.
+
+    The dependency may be reached directly or through other dependencies
+    (parameters, `Annotated` aliases, class dependencies, a route's or
+    router's `dependencies=[...]`, across modules). A route streams when it returns a
     `StreamingResponse` (FastAPI's or Starlette's, over anything but content
     already in memory such as `io.BytesIO`) or an `EventSourceResponse`
     (sse-starlette's or FastAPI's), when it is a generator endpoint (FastAPI

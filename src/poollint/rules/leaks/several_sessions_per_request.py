@@ -32,8 +32,10 @@ class _Route:
 class SeveralSessionsPerRequest(PoolRule):
     """
     ## What it does
-    Flags a route whose dependency tree gives one request two sessions of
-    the same pool at once: two different session dependencies (yield
+    Flags a route whose dependencies give one request two sessions of the
+    same pool at once.
+
+    That is: two different session dependencies (yield
     dependencies that open a session, or a session factory in `Depends()`),
     or one used again with `use_cache=False`, whose sessions are both handed
     on; or a dependency, or the route itself, that opens a session of its

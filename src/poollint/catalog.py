@@ -28,6 +28,8 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL205", True),
     ("POL206", True),
     ("POL207", True),
+    ("POL208", True),
+    ("POL209", True),
     ("POL211", True),
     ("POL301", True),
     ("POL302", True),

@@ -143,6 +143,20 @@ class ModuleFacts:
     factories: Dict[str, FactoryFact] = field(default_factory=dict)
     # Annotated alias name -> (dependency, annotated type).
     dependency_aliases: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
+    # Annotated alias name -> options of its Depends() when not the defaults
+    # (see FunctionFact.depends_options).
+    alias_options: Dict[str, str] = field(default_factory=dict)
+    # FastAPI(dependencies=[...]) / APIRouter(dependencies=[...]) at module
+    # level: name -> ((dependency, options), ...), in order.
+    router_dependencies: Dict[str, Tuple[Tuple[str, str], ...]] = field(default_factory=dict)
+    # Function qualname -> {parameter: options of its Depends()/Security()}
+    # where they are not the defaults (depends_options()). Kept per module,
+    # not per function: few functions have any, and every FunctionFact slot
+    # costs memory on all of them.
+    depends_options: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    # Function qualname -> ((dependency, options), ...) of the
+    # `dependencies=[Depends(...)]` in its route decorators, in order.
+    route_dependencies: Dict[str, Tuple[Tuple[str, str], ...]] = field(default_factory=dict)
     # APIRouter(prefix="/orders") -> {"router": "/orders"}, for route names.
     router_prefixes: Dict[str, str] = field(default_factory=dict)
     functions: Dict[str, FunctionFact] = field(default_factory=dict)
@@ -380,6 +394,10 @@ class _Collector:
         kind = "other"
         if isinstance(value, ast.Call):
             callee = self.qualify(value.func)
+            if callee in names.FASTAPI_APPS or callee in names.API_ROUTERS:
+                dependencies = self._dependencies_keyword(value, None)
+                if dependencies:
+                    facts.router_dependencies[name] = dependencies
             if callee in names.FASTAPI_APPS:
                 kind = "app"
             elif callee in names.API_ROUTERS:
@@ -404,6 +422,9 @@ class _Collector:
                 kind = "dependency_alias"
                 first = value.slice.elts[0] if isinstance(value.slice, ast.Tuple) else value.slice
                 facts.dependency_aliases[name] = (ref, self.qualify(first))
+                options = depends_options(self._annotated_depends_call(value, None))  # type: ignore[arg-type]
+                if options:
+                    facts.alias_options[name] = options
         # A name assigned twice keeps what poollint understood of it.
         if kind != "other" or facts.kinds.get(name) is None:
             facts.kinds[name] = kind
@@ -489,6 +510,45 @@ class _Collector:
                     return ref
         return None
 
+    def _annotated_depends_call(self, sub: ast.Subscript, fn: Optional[FunctionFact]) -> Optional[ast.Call]:
+        """The first Depends()/Security() call among `Annotated[T, ...]`'s metadata."""
+        elts = sub.slice.elts if isinstance(sub.slice, ast.Tuple) else []
+        for meta in elts[1:]:
+            if isinstance(meta, ast.Call) and self.qualify(meta.func, fn) in names.DEPENDS:
+                return meta
+        return None
+
+    def _dependencies_keyword(self, call: ast.Call, fn: Optional[FunctionFact]) -> Tuple[Tuple[str, str], ...]:
+        """(dependency, options) of `dependencies=[Depends(a), Depends(b)]`."""
+        found: List[Tuple[str, str]] = []
+        for kw in call.keywords:
+            if kw.arg != "dependencies" or not isinstance(kw.value, (ast.List, ast.Tuple)):
+                continue
+            for element in kw.value.elts:
+                if isinstance(element, ast.Call):
+                    ref = self._dependency_ref(element, fn)
+                    if ref:
+                        found.append((ref, depends_options(element)))
+        return tuple(found)
+
+    def _depends_options(self, node: ast.AST) -> Dict[str, str]:
+        """Parameter -> depends_options() of the Depends() in its default or Annotated[...]."""
+        args = node.args  # type: ignore[attr-defined]
+        params = args.posonlyargs + args.args + args.kwonlyargs
+        defaults: List[Optional[ast.AST]] = [None] * (len(args.posonlyargs) + len(args.args) - len(args.defaults))
+        defaults += list(args.defaults) + list(args.kw_defaults)
+        found: Dict[str, str] = {}
+        for param, default in zip(params, defaults):
+            call: Optional[ast.Call] = None
+            if isinstance(default, ast.Call) and self.qualify(default.func) in names.DEPENDS:
+                call = default
+            elif isinstance(param.annotation, ast.Subscript) and self.qualify(param.annotation.value) in names.ANNOTATED:
+                call = self._annotated_depends_call(param.annotation, None)
+            options = depends_options(call) if call is not None else ""
+            if options:
+                found[param.arg] = options
+        return found
+
     def _parameters(self, node: ast.AST) -> List[Tuple[str, Optional[str], Optional[str]]]:
         """(name, dependency, annotation) of each parameter, qualified where they resolve."""
         args = node.args  # type: ignore[attr-defined]
@@ -562,6 +622,9 @@ class _Collector:
             route = self._route_decl(decorator, enclosing)
             if route:
                 fn.routes.append(route)
+                listed = self._dependencies_keyword(decorator, enclosing)
+                if listed:
+                    self.facts.route_dependencies[qualname] = self.facts.route_dependencies.get(qualname, ()) + listed
             wrapper = decorator.func if isinstance(decorator, ast.Call) else decorator
             if self.qualify(wrapper, enclosing) in _MEMOIZERS:
                 fn.memoized = True
@@ -572,6 +635,10 @@ class _Collector:
             ref = dependency or annotation
             if ref:
                 fn.depends.append(ref)
+        if "Depends" in self.text or "Security" in self.text:
+            options = self._depends_options(node)
+            if options:
+                self.facts.depends_options[qualname] = {**options, **self.facts.depends_options.get(qualname, {})}
         created: Dict[str, str] = {}  # local name -> callee that created its value
         binds: Dict[str, Optional[str]] = {}  # local name -> engine given to Session()
         engine_calls: List[Tuple[ast.Call, bool]] = []
@@ -885,6 +952,31 @@ def _orm_result(
     assert session is not None
     index = positional.index(session) if session in positional else -1
     return (session, index, entity, kind == "list")
+
+
+def depends_options(call: Optional[ast.Call]) -> str:
+    """How a Depends()/Security() call departs from the defaults, in letters:
+    "d" no dependency given (`Depends()`: FastAPI calls the annotation),
+    "f" scope="function" (its exit code runs before the response is sent),
+    "n" use_cache=False (a new value for every use in one request),
+    "?" a value only known at run time. "" for the defaults."""
+    if call is None:
+        return ""
+    flags = ""
+    if not call.args and not any(kw.arg == "dependency" for kw in call.keywords):
+        flags += "d"
+    for kw in call.keywords:
+        if kw.arg is None:
+            flags += "?"
+        elif kw.arg in ("use_cache", "scope"):
+            known, value = _literal(kw.value)
+            if not known:
+                flags += "?"
+            elif kw.arg == "use_cache" and value is False:
+                flags += "n"
+            elif kw.arg == "scope" and value == "function":
+                flags += "f"
+    return flags
 
 
 def qualify_dotted(facts: ModuleFacts, fn: Optional[FunctionFact], dotted: str) -> Optional[str]:

@@ -28,6 +28,7 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL205", True),
     ("POL206", True),
     ("POL207", True),
+    ("POL210", True),
     ("POL301", True),
     ("POL302", True),
     ("POL303", True),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set
 
 import libcst as cst
 
+from poollint.context import is_main_test
 from poollint.facts import qualify_dotted
 from poollint.project import ProjectIndex, index_table, is_test_module
 from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, PoolRule, Valid
@@ -141,7 +142,7 @@ class DependencyGeneratorDrivenByHand(PoolRule):
     get_db()` (it forwards the close), a generator kept in a variable first
     (`gen = get_db()`: its owner may close it), generators that are not
     dependencies or yield something else, decorated generators, test
-    modules and scripts. A plain sync `for` loop is not flagged either: on
+    modules, scripts and code under `if __name__ == "__main__":`. A plain sync `for` loop is not flagged either: on
     CPython, leaving the loop (by the end, `break`, or an exception) drops
     the only reference to the generator, which closes it on the spot.
 
@@ -281,6 +282,8 @@ class DependencyGeneratorDrivenByHand(PoolRule):
         self._assigned: Dict[cst.CSTNode, str] = {}
         # Calls used as a with item (`with next(get_db()) as db:`).
         self._with_items: Set[cst.CSTNode] = set()
+        # Inside `if __name__ == "__main__":`: the module runs as a program.
+        self._main_depth = 0
 
     # -- scopes ------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -298,6 +301,14 @@ class DependencyGeneratorDrivenByHand(PoolRule):
 
     def visit_Name(self, node: cst.Name) -> None:
         self._frames[-1].names.add(node.value)
+
+    def visit_If(self, node: cst.If) -> None:
+        if is_main_test(node.test):
+            self._main_depth += 1
+
+    def leave_If(self, original_node: cst.If) -> None:
+        if is_main_test(original_node.test):
+            self._main_depth -= 1
 
     # -- error paths -------------------------------------------------------------
     def visit_Finally(self, node: cst.Finally) -> None:
@@ -366,7 +377,7 @@ class DependencyGeneratorDrivenByHand(PoolRule):
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             if func.attr.value in RELEASE_METHODS and (frame.finally_depth or frame.broad_depth):
                 frame.released.add(func.value.value)
-        if self._silent:
+        if self._silent or self._main_depth:
             return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
             # `get_db().__next__()`, `get_db().__anext__()`.
@@ -391,7 +402,7 @@ class DependencyGeneratorDrivenByHand(PoolRule):
         frame.findings.append(finding)
 
     def visit_For(self, node: cst.For) -> None:
-        if self._silent or not isinstance(node.iter, cst.Call) or len(self._frames) == 1:
+        if self._silent or self._main_depth or not isinstance(node.iter, cst.Call) or len(self._frames) == 1:
             return
         dependency = self._dependency(node.iter)
         is_async = node.asynchronous is not None

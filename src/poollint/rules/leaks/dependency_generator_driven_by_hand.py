@@ -41,12 +41,16 @@ def _session_generator(index: ProjectIndex, qualified: Optional[str]) -> Optiona
     (sync or async) whose cleanup gives a session or connection back: an
     undecorated generator function, named in some Depends()/Security(),
     yielding what a session factory, a session class or `engine.connect()`
-    makes. A decorator may change what calling it gives (contextmanager)."""
+    makes, from inside a with block or a try with `finally:`. A decorator may
+    change what calling it gives (contextmanager); a generator without such
+    cleanup leaks however it is driven, which is POL202's finding."""
     found = index.function(qualified)
     if found is None:
         return None
     facts, fn = found
     if not fn.is_generator or fn.decorators or not fn.yields_from:
+        return None
+    if fn.qualname not in facts.cleanup_generators:
         return None
     if not index.is_dependency(facts.module, fn.qualname):
         return None
@@ -123,8 +127,9 @@ class DependencyGeneratorDrivenByHand(PoolRule):
     Flags code that drives a session-yielding FastAPI dependency by hand
     instead of letting FastAPI (or a context manager) run it: a generator
     named in `Depends()`/`Security()` anywhere in the project (directly,
-    in `Annotated[...]`, through aliases, across modules) whose `yield`
-    hands out a new session or connection, called and then
+    in `Annotated[...]`, through aliases, across modules) that hands out a
+    new session or connection from a `yield` inside a `with` block or a
+    `try` with `finally:` (the cleanup that gives it back), called and then
 
     - iterated with `async for db in get_db():` (an async generator),
       unless the loop's session is closed in a `finally:` or a `with`
@@ -141,7 +146,8 @@ class DependencyGeneratorDrivenByHand(PoolRule):
     `asynccontextmanager(get_db)()` in a `with` block, `yield from
     get_db()` (it forwards the close), a generator kept in a variable first
     (`gen = get_db()`: its owner may close it), generators that are not
-    dependencies or yield something else, decorated generators, test
+    dependencies or yield something else, decorated generators,
+    generators without such cleanup (POL202 reports them), test
     modules, scripts and code under `if __name__ == "__main__":`. A plain sync `for` loop is not flagged either: on
     CPython, leaving the loop (by the end, `break`, or an exception) drops
     the only reference to the generator, which closes it on the spot.

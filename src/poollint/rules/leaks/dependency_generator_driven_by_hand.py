@@ -148,9 +148,12 @@ class DependencyGeneratorDrivenByHand(PoolRule):
     (`gen = get_db()`: its owner may close it), generators that are not
     dependencies or yield something else, decorated generators,
     generators without such cleanup (POL202 reports them), test
-    modules, scripts and code under `if __name__ == "__main__":`. A plain sync `for` loop is not flagged either: on
-    CPython, leaving the loop (by the end, `break`, or an exception) drops
-    the only reference to the generator, which closes it on the spot.
+    modules, scripts and code under `if __name__ == "__main__":`.
+
+    A plain sync `for` loop is not flagged either: on CPython, leaving the
+    loop (at its end, by `break`, or by an exception) drops the only
+    reference to the generator, which closes it on the spot, so its
+    cleanup runs where FastAPI would have run it.
 
     ## Why is this bad?
     FastAPI gives a yield dependency's cleanup (the `finally:` or the

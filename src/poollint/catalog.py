@@ -30,6 +30,7 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL207", True),
     ("POL208", True),
     ("POL209", True),
+    ("POL210", True),
     ("POL211", True),
     ("POL301", True),
     ("POL302", True),

@@ -193,6 +193,11 @@ class ModuleFacts:
     # "async_attrs" when the text names AsyncAttrs. Whether a project's
     # sessions are all AsyncSession (POL406) is read from these.
     session_uses: FrozenSet[str] = frozenset()
+    # Qualnames of the generator functions that have a `yield` inside a
+    # `with`/`async with` block or the `try:` of a `try ... finally`: closing
+    # such a generator (or finalizing it) runs code that can close what it
+    # yielded. Code after a bare `yield` does not run then.
+    cleanup_generators: Set[str] = field(default_factory=set)
     # Digest of the source the facts were read from: with the module name and
     # path it identifies the facts (the cache compares answers by it).
     digest: str = ""
@@ -728,6 +733,8 @@ class _Collector:
         if enclosing is None and not prefix and not fn.is_generator and fn.io_names and _has_param_in(node, fn.io_names):
             # Only module-level functions doing I/O on a parameter can load through it.
             fn.orm_result = _orm_result(self, node, fn, body_nodes)
+        if fn.is_generator and _yields_under_cleanup(node.body):
+            self.facts.cleanup_generators.add(qualname)
         existing = self.facts.functions.get(qualname)
         if existing is not None:
             # Two definitions under one name (if/else, overloads): keep what
@@ -1029,6 +1036,37 @@ def _module_level_statements(body: List[ast.stmt]):
             yield from _module_level_statements(stmt.finalbody)  # type: ignore[attr-defined]
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             yield from _module_level_statements(stmt.body)
+
+
+_BLOCK_FIELDS = ("body", "orelse", "handlers", "cases", "finalbody")
+
+
+def _yields_under_cleanup(body: List[ast.stmt], guarded: bool = False) -> bool:
+    """Whether a `yield` of this body (not of nested functions or classes)
+    sits in a with block or in the `try:` (or `else:`) of a try with a
+    `finally:`: where closing the generator runs cleanup code."""
+    for stmt in body:
+        kind = type(stmt)
+        if kind in _SCOPE_STATEMENTS:
+            continue
+        if kind is ast.With or kind is ast.AsyncWith:
+            if _yields_under_cleanup(stmt.body, True):  # type: ignore[attr-defined]
+                return True
+            continue
+        blocks = [name for name in _BLOCK_FIELDS if getattr(stmt, name, None)]
+        if not blocks:
+            if guarded and any(type(sub) in (ast.Yield, ast.YieldFrom) for sub in _walk(stmt)):
+                return True
+            continue
+        inner = guarded or bool(getattr(stmt, "finalbody", None))
+        for name in blocks:
+            for child in getattr(stmt, name):
+                # Handlers and cases hold statements under an extra node.
+                statements = child.body if isinstance(child, (ast.excepthandler, getattr(ast, "match_case", ()))) else [child]
+                # A `finally:` covers the try's body, else and handlers.
+                if _yields_under_cleanup(statements, guarded if name == "finalbody" else inner):
+                    return True
+    return False
 
 
 def _own_statements(body: List[ast.stmt]):

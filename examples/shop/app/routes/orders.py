@@ -4,9 +4,11 @@ import asyncio
 import subprocess
 import time
 from functools import lru_cache
+from typing import Iterator
 
 import requests
 from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi.responses import StreamingResponse
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import tasks
 from ..config import ANALYTICS_URL
 from ..db import DbSession, SessionLocal, get_db, get_db_safely
+from ..models import Order
 
 router = APIRouter(prefix="/orders")
 
@@ -66,6 +69,46 @@ def export_order(order_id: int):
     with analytics.begin() as conn:
         conn.execute(text("INSERT INTO exports (order_id) VALUES (:id)"), {"id": order_id})
     return {"exported": order_id}
+
+
+@router.get("/export.csv")
+def export_orders_csv(db: Session = Depends(get_db_safely)):
+    # FastAPI closes the dependency's session only once the last line is sent:
+    # every client downloading the export keeps a pooled connection checked
+    # out, idle in transaction, for as long as the download takes.
+    def lines():
+        for order in db.execute(text("SELECT id, total FROM orders")):
+            yield f"{order.id},{order.total}\n"
+
+    return StreamingResponse(lines(), media_type="text/csv")
+
+
+def get_audit_db() -> Iterator[Session]:
+    with SessionLocal() as audit:
+        yield audit
+
+
+@router.post("/{order_id}/refund")
+def refund_order(order_id: int, db: Session = Depends(get_db_safely), audit: Session = Depends(get_audit_db)):
+    # Two sessions of one pool per request: every refund holds a connection
+    # through db and asks for a second one through audit. Once refunds hold
+    # every connection of the pool, each waits for another's: none finishes.
+    db.execute(text("UPDATE orders SET refunded = true WHERE id = :id"), {"id": order_id})
+    audit.execute(text("INSERT INTO audit (order_id, event) VALUES (:id, 'refund')"), {"id": order_id})
+    db.commit()
+    audit.commit()
+    return {"refunded": order_id}
+
+
+@router.post("/{order_id}/cancel")
+def cancel_order(order_id: int, background_tasks: BackgroundTasks, db: Session = Depends(get_db_safely)):
+    order = db.get(Order, order_id)
+    order.status = "cancelled"
+    db.commit()
+    # The commit expired the order, and its session is closed when the task
+    # runs: reading order.customer there raises DetachedInstanceError.
+    background_tasks.add_task(tasks.email_cancellation, order)
+    return {"cancelled": order_id}
 
 
 # Look-alikes that are fine and must stay clean.
@@ -121,3 +164,34 @@ def list_exports(order_id: int):
         return conn.execute(
             text("SELECT * FROM exports WHERE order_id = :id"), {"id": order_id}
         ).all()
+
+
+@router.get("/export-fresh.csv")
+def export_orders_fresh():
+    # The generator opens its own session and closes it once the rows are read.
+    def lines():
+        with SessionLocal() as db:
+            for order in db.execute(text("SELECT id, total FROM orders")):
+                yield f"{order.id},{order.total}\n"
+
+    return StreamingResponse(lines(), media_type="text/csv")
+
+
+def current_customer(db: Session = Depends(get_db_safely)):
+    return db.execute(text("SELECT id FROM customers LIMIT 1")).scalar()
+
+
+@router.get("/{order_id}/owner")
+def order_owner(order_id: int, db: Session = Depends(get_db_safely), customer=Depends(current_customer)):
+    # get_db_safely is named twice, but FastAPI calls it once per request: one session.
+    return {"order": order_id, "customer": customer}
+
+
+@router.post("/{order_id}/close")
+def close_order(order_id: int, background_tasks: BackgroundTasks, db: Session = Depends(get_db_safely)):
+    order = db.get(Order, order_id)
+    order.status = "closed"
+    db.commit()
+    # The task gets the id and loads the order in a session of its own.
+    background_tasks.add_task(tasks.email_cancellation_by_id, order_id)
+    return {"closed": order_id}

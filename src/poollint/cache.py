@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 CACHE_DIR_NAME = ".poollint_cache"
 CACHE_DIR_ENV = "POOLLINT_CACHE_DIR"
-# Bumped whenever what is pickled changes shape (3: facts gained password_url and slots).
-_FORMAT = 3
+# Bumped whenever what is pickled changes shape (3: facts gained password_url
+# and slots; 4: deployment files' facts).
+_FORMAT = 4
 
 _GITIGNORE = "# Created by poollint: the cache is local to this machine.\n*\n"
 # https://bford.info/cachedir/: backup tools skip a directory holding this.

@@ -13,7 +13,8 @@ from poollint import __version__
 from poollint.cache import CACHE_DIR_ENV, CACHE_DIR_NAME, Cache, cache_directory
 from poollint.cache import clean as clean_cache
 from poollint.config import ConfigError, load_settings
-from poollint.discovery import DiscoveryError, discover_python_files
+from poollint.deployment import reads_deployment_files
+from poollint.discovery import DiscoveryError, discover_files, discover_python_files
 from poollint.catalog import CATALOG
 from poollint.diagnostic import FILE_CODES, FixRequest
 from poollint.parallel import JobsError, parse_jobs
@@ -116,7 +117,7 @@ def check(
         # Catalog entries, not the rules: importing those (and libcst) waits
         # until a file must really be checked.
         rules = select_rules_for_settings(CATALOG, settings)
-        files = discover_python_files(targets, settings)
+        files = discover_files(targets, settings, deployment=reads_deployment_files(rules))
     except (ConfigError, SelectionError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
 

@@ -14,7 +14,7 @@ from poollint.cache import CACHE_DIR_ENV, CACHE_DIR_NAME, Cache, cache_directory
 from poollint.cache import clean as clean_cache
 from poollint.config import ConfigError, load_settings
 from poollint.deployment import reads_deployment_files
-from poollint.discovery import DiscoveryError, discover_files, discover_python_files
+from poollint.discovery import DiscoveryError, discover_files
 from poollint.catalog import CATALOG
 from poollint.diagnostic import FILE_CODES, FixRequest
 from poollint.parallel import JobsError, parse_jobs
@@ -267,14 +267,14 @@ def engines(
             config_path=config_path,
             overrides={"exclude": _codes(exclude), "extend_exclude": _codes(extend_exclude)},
         )
-        files = discover_python_files(targets, settings)
+        files = discover_files(targets, settings, deployment=True)
     except (ConfigError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
     from poollint.engine import build_index
     from poollint.inventory import collect_engines, configured_workers, render_text, to_json
 
     try:
-        facts = read_all_facts(index_files(files, settings), settings, jobs)
+        facts = read_all_facts(index_files(files, settings, deployment=True), settings, jobs)
         index = build_index(facts.values())
         modules = []
         for path in files:
@@ -284,7 +284,7 @@ def engines(
             elif result.error is not None:
                 click.echo(f"warning: {path.as_posix()}: {result.error.code} {result.error.message}", err=True)
         workers = configured_workers(settings)
-        found = collect_engines(index, modules, workers)
+        found = collect_engines(index, modules, workers, deployment_workers=True)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -38,6 +38,7 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL308", True),
     ("POL309", True),
     ("POL310", True),
+    ("POL311", True),
     ("POL401", True),
     ("POL402", True),
     ("POL403", True),

@@ -11,7 +11,6 @@ from poollint.config import Settings
 from poollint.deployment import deployment_kind
 from poollint.engine import FileResult, FixRequest, build_index, check_file, read_facts
 from poollint.tracking import QueryChecker, TrackedIndex
-from poollint.project import ProjectIndex
 from poollint.rule import PoolRule
 
 

@@ -249,6 +249,8 @@ def test_json_inventory(project: Path) -> None:
         "per_process": None,
         "total": None,
         "note": "unknown: pool_size from settings.POOL_SIZE",
+        "workers": None,
+        "workers_from": None,
     }
     assert primary["session_factories"] == [
         {"name": "SessionLocal", "async": False, "path": "app/db/primary.py", "line": 7}
@@ -273,7 +275,7 @@ def test_json_inventory(project: Path) -> None:
         "driver": "asyncpg",
         "expression": "WAREHOUSE_URL",
     }
-    assert warehouse["connections"] == {"per_process": 10, "total": 10, "note": None}
+    assert warehouse["connections"] == {"per_process": 10, "total": 10, "note": None, "workers": None, "workers_from": None}
     assert [r["function"] for r in warehouse["routes"]] == ["stats", "report"]
     assert (scratch["name"], scratch["function"]) == (None, "scratch_engine")
     assert scratch["pool_class"]["name"] == "StaticPool"
@@ -434,3 +436,36 @@ def test_pool_classes_defaults_and_limits() -> None:
         "9 engines (1 in test code, not counted): at least 8 connections per process"
         " (6 engines without a known limit); set `workers` in [tool.poollint.pool] for the total."
     )
+
+
+def test_workers_from_the_deployment_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without `workers` in [tool.poollint.pool], each engine takes the count
+    # the files starting its server give (the smallest where they differ).
+    monkeypatch.chdir(tmp_path)
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.poollint]\n",
+            "app/db.py": 'from sqlalchemy import create_engine\nengine = create_engine("postgresql://db/shop", pool_size=20)\n',
+            "Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "app.db:app", "--workers", "4"]\n',
+            "Procfile": "web: gunicorn -w 3 -k uvicorn.workers.UvicornWorker app.db:app\n",
+            "tools/db.py": 'import sqlalchemy\nengine = sqlalchemy.create_engine("postgresql://db/shop", pool_size=1)\n',
+            "tools/Procfile": "web: uvicorn tools.db:app\n",
+        },
+    )
+    result = invoke("engines", "app")
+    assert result.exit_code == 0, result.stderr
+    assert "  connections:   up to 30 per process x 3 workers = 90 (workers: `gunicorn -w 3` in Procfile:1)" in result.stdout
+    assert result.stdout.endswith(
+        "1 engine: up to 30 connections per process, 90 with the workers the deployment files start.\n"
+    )
+    data = json.loads(invoke("engines", "--output-format", "json").stdout)
+    assert data["workers"] is None
+    assert [(e["path"], e["connections"]["workers"], e["connections"]["workers_from"]) for e in data["engines"]] == [
+        ("app/db.py", 3, "`gunicorn -w 3` in Procfile:1"),
+        ("tools/db.py", None, None),
+    ]
+    assert data["total"] == {"per_process": 41, "all_workers": 101, "complete": True}
+    # Configured workers win over the files.
+    (tmp_path / "pyproject.toml").write_text("[tool.poollint.pool]\nworkers = 2\n")
+    assert "up to 30 per process x 2 workers = 60\n" in invoke("engines", "app").stdout

@@ -29,6 +29,7 @@ MODULES_WITH_LOOK_ALIKES = {
     "app/routes/orders.py",
     "app/routes/reviews.py",
     "app/tasks.py",
+    "requirements.txt",
 }
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<code>POL\d{3}) ")
 

@@ -41,6 +41,8 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL307", False),
     ("POL308", True),
     ("POL309", True),
+    ("POL310", True),
+    ("POL311", True),
     ("POL401", True),
     ("POL402", True),
     ("POL403", True),

@@ -13,7 +13,8 @@ from poollint import __version__
 from poollint.cache import CACHE_DIR_ENV, CACHE_DIR_NAME, Cache, cache_directory
 from poollint.cache import clean as clean_cache
 from poollint.config import ConfigError, load_settings
-from poollint.discovery import DiscoveryError, discover_python_files
+from poollint.deployment import reads_deployment_files
+from poollint.discovery import DiscoveryError, discover_files
 from poollint.catalog import CATALOG
 from poollint.diagnostic import FILE_CODES, FixRequest
 from poollint.parallel import JobsError, parse_jobs
@@ -116,7 +117,7 @@ def check(
         # Catalog entries, not the rules: importing those (and libcst) waits
         # until a file must really be checked.
         rules = select_rules_for_settings(CATALOG, settings)
-        files = discover_python_files(targets, settings)
+        files = discover_files(targets, settings, deployment=reads_deployment_files(rules))
     except (ConfigError, SelectionError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
 
@@ -266,14 +267,14 @@ def engines(
             config_path=config_path,
             overrides={"exclude": _codes(exclude), "extend_exclude": _codes(extend_exclude)},
         )
-        files = discover_python_files(targets, settings)
+        files = discover_files(targets, settings, deployment=True)
     except (ConfigError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
     from poollint.engine import build_index
     from poollint.inventory import collect_engines, configured_workers, render_text, to_json
 
     try:
-        facts = read_all_facts(index_files(files, settings), settings, jobs)
+        facts = read_all_facts(index_files(files, settings, deployment=True), settings, jobs)
         index = build_index(facts.values())
         modules = []
         for path in files:
@@ -283,7 +284,7 @@ def engines(
             elif result.error is not None:
                 click.echo(f"warning: {path.as_posix()}: {result.error.code} {result.error.message}", err=True)
         workers = configured_workers(settings)
-        found = collect_engines(index, modules, workers)
+        found = collect_engines(index, modules, workers, deployment_workers=True)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -1,4 +1,5 @@
-"""Which files to check: walk the given paths, keep Python sources, skip excluded ones."""
+"""Which files to check: walk the given paths, keep Python sources (and, when
+asked, the deployment files of deployment.py), skip excluded ones."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from poollint.config import Settings, path_matches_glob
+from poollint.deployment import deployment_kind
 
-__all__ = ["DiscoveryError", "PYTHON_SUFFIXES", "discover_python_files", "is_excluded"]
+__all__ = ["DiscoveryError", "PYTHON_SUFFIXES", "discover_files", "discover_python_files", "is_excluded"]
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
@@ -57,7 +59,18 @@ def is_excluded(path: Path, settings: Settings) -> bool:
 def discover_python_files(
     paths: Sequence[Path], settings: Settings, *, force_exclude: bool = False
 ) -> List[Path]:
+    """The *.py and *.pyi files under `paths` (see discover_files)."""
+    return discover_files(paths, settings, force_exclude=force_exclude)
+
+
+def discover_files(
+    paths: Sequence[Path], settings: Settings, *, force_exclude: bool = False, deployment: bool = False
+) -> List[Path]:
     """The *.py and *.pyi files under `paths`, deduplicated and sorted by posix string.
+
+    With `deployment`, also the deployment files (requirements files,
+    pyproject.toml, lock files, Dockerfiles, Procfiles, compose files: see
+    deployment.deployment_kind) the walk meets, under the same excludes.
 
     Directories are walked without following directory symlinks. Paths keep
     the form they were given in (relative stays relative, as ruff and flake8
@@ -81,7 +94,7 @@ def discover_python_files(
         if force_exclude and is_excluded(given, settings):
             continue
         if given.is_dir():
-            _walk(given, _relative(os.path.abspath(given), root), patterns, visited, add)
+            _walk(given, _relative(os.path.abspath(given), root), patterns, visited, add, deployment)
         else:
             add(given)
 
@@ -94,6 +107,7 @@ def _walk(
     patterns: Tuple[str, ...],
     visited: Set[Tuple[int, int]],
     add: Callable[[Path], None],
+    deployment: bool = False,
 ) -> None:
     stack: List[Tuple[Path, Optional[str]]] = [(top, top_rel)]
     while stack:
@@ -123,7 +137,9 @@ def _walk(
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((directory / name, child_rel))
                     continue
-                if not name.endswith(PYTHON_SUFFIXES):
+                if not name.endswith(PYTHON_SUFFIXES) and not (
+                    deployment and deployment_kind(f"{directory.name}/{name}") is not None
+                ):
                     continue
                 if entry.is_symlink():
                     # A link to a file is a file; a dangling one is kept for the

@@ -8,7 +8,7 @@ selected rules' trigger substrings is never parsed by libcst at all.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
@@ -27,10 +27,19 @@ from poollint.diagnostic import (
     FileResult,
     FixRequest,
 )
+from poollint.deployment import (
+    GUNICORN,
+    DeploymentContext,
+    DeploymentError,
+    DeploymentFacts,
+    deployment_kind,
+    gunicorn_facts,
+    read_deployment,
+)
 from poollint.facts import FactsError, ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.gate import SourceView
-from poollint.noqa import is_suppressed, noqa_lines
+from poollint.noqa import comment_noqa_lines, is_suppressed, noqa_lines
 from poollint.parsing import parse_module
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
@@ -54,9 +63,21 @@ class FactsResult:
     facts: Optional[ModuleFacts]
     error: Optional[Diagnostic] = None
     digest: str = ""
+    # A deployment file's facts (deployment.py): for a requirements file,
+    # Dockerfile... with `facts` None; for gunicorn's Python config file,
+    # besides its module facts.
+    deploy: Optional[DeploymentFacts] = None
+
+    @property
+    def is_deployment_file(self) -> bool:
+        """Not Python: checked by the deployment rules only, never parsed."""
+        return self.deploy is not None and self.deploy.kind != GUNICORN
 
 
 def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None) -> FactsResult:
+    kind = deployment_kind(Path(path).as_posix())
+    if kind is not None and kind != GUNICORN:
+        return _read_deployment(path, root, source, kind)
     module, is_package = module_name_for(path, root)
     try:
         data = path.read_bytes() if source is None else source
@@ -66,7 +87,8 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
     try:
         facts = collect_facts(data, module, _display_path(path, root), is_package)
         facts.digest = digest
-        return FactsResult(facts, digest=digest)
+        deploy = gunicorn_facts(data, facts.path) if kind == GUNICORN else None
+        return FactsResult(facts, digest=digest, deploy=deploy)
     except SyntaxError as exc:
         message = str(exc.msg or exc)
         if any(marker in message for marker in _DECODE_ERRORS):
@@ -88,6 +110,22 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         )
 
 
+def _read_deployment(path: Path, root: Optional[Path], source: Optional[bytes], kind: str) -> FactsResult:
+    try:
+        data = path.read_bytes() if source is None else source
+    except OSError as exc:
+        return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
+    digest = file_digest(data)
+    try:
+        deploy = read_deployment(data, _display_path(path, root), kind)
+    except DeploymentError as exc:
+        return FactsResult(
+            None, _file_diagnostic(INTERNAL_ERROR, f"internal error while reading this file: {exc}"), digest
+        )
+    deploy.digest = digest
+    return FactsResult(None, digest=digest, deploy=deploy)
+
+
 def _display_path(path: Path, root: Optional[Path]) -> str:
     """How messages name a module's file: relative to the project root (`app/db.py`)."""
     if root is not None:
@@ -99,7 +137,11 @@ def _display_path(path: Path, root: Optional[Path]) -> str:
 
 
 def build_index(results: Iterable[FactsResult]) -> ProjectIndex:
-    return ProjectIndex(r.facts for r in results if r.facts is not None)
+    results = list(results)
+    return ProjectIndex(
+        (r.facts for r in results if r.facts is not None),
+        deployment=(r.deploy for r in results if r.deploy is not None),
+    )
 
 
 def _file_diagnostic(code: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
@@ -161,6 +203,8 @@ def check_file(
     if facts.error is not None:
         result.diagnostics.append(facts.error)
         return result
+    if facts.is_deployment_file:
+        return _check_deployment(result, source, facts.deploy, index, settings, rules)  # type: ignore[arg-type]
     all_rules = rules
     rules = live_rules(source, facts.facts, all_rules, index)
     if not rules:
@@ -242,6 +286,40 @@ def check_file(
     result.diagnostics.extend(diagnostics)
     if result.original is not None:
         result.fixed_source = module.bytes
+    return result
+
+
+def _check_deployment(
+    result: FileResult,
+    source: bytes,
+    deploy: DeploymentFacts,
+    index: ProjectIndex,
+    settings: object,
+    rules: Sequence[Type[PoolRule]],
+) -> FileResult:
+    """Findings of a deployment file: only rules that report in its kind of
+    file run, on its facts; nothing is parsed."""
+    rules = [rule for rule in rules if deploy.kind in rule.DEPLOYMENT_KINDS]
+    if not rules:
+        return result
+    ctx = DeploymentContext(deploy, index, settings)
+    try:
+        for rule in rules:
+            rule.check_deployment(ctx)
+    except Exception as exc:  # a bug in poollint, never the user's fault
+        result.internal_error = True
+        result.diagnostics.append(
+            _file_diagnostic(INTERNAL_ERROR, f"internal error while checking this file: {type(exc).__name__}: {exc}")
+        )
+        return result
+    noqa = comment_noqa_lines(source)
+    seen = set()
+    for diagnostic in sorted(ctx.reports, key=Diagnostic.sort_key):
+        key = (diagnostic.code, diagnostic.line, diagnostic.column)
+        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+            continue
+        seen.add(key)
+        result.diagnostics.append(diagnostic)
     return result
 
 

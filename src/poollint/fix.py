@@ -11,7 +11,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from poollint.rule import Diagnostic, Fix, FixSafety
+from poollint.diagnostic import Diagnostic, FixSafety
+from poollint.rule import Fix
 from poollint.parsing import parse_module
 
 

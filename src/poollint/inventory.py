@@ -7,7 +7,7 @@ read by poollint.urls, or the name of the expression it comes from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from poollint.facts import EngineFact, ModuleFacts, qualify_dotted
@@ -103,6 +103,9 @@ class Engine:
     workers: Optional[int]
     factories: Tuple[Factory, ...]
     routes: Tuple[RouteUse, ...]
+    # Where `workers` comes from: "[tool.poollint.pool]", or the command of a
+    # deployment file (`uvicorn --workers 4` in Dockerfile:12); None without.
+    workers_from: Optional[str] = None
 
     @property
     def total(self) -> Optional[int]:
@@ -121,18 +124,35 @@ def configured_workers(settings: object) -> Optional[int]:
 
 
 def collect_engines(
-    index: ProjectIndex, modules: Optional[Sequence[str]] = None, workers: Optional[int] = None
+    index: ProjectIndex,
+    modules: Optional[Sequence[str]] = None,
+    workers: Optional[int] = None,
+    deployment_workers: bool = False,
 ) -> List[Engine]:
-    """Every engine created in `modules` (default: the whole index), by path and line."""
+    """Every engine created in `modules` (default: the whole index), by path and line.
+
+    `workers` is the configured count; without one and with
+    `deployment_workers`, each engine takes the count the deployment files
+    give for its module (deployment_tables.py), when they give one.
+    """
     chosen = (
         [index.modules[m] for m in modules if m in index.modules] if modules is not None else index.modules.values()
     )
     found = []
     for facts in chosen:
-        for name, fact in facts.engines.items():
-            found.append(_engine(index, facts, fact, name, None, facts.qualify(name), workers))
-        for function, target, fact in facts.other_engines:
-            found.append(_engine(index, facts, fact, target, function or None, None, workers))
+        count, source = workers, "[tool.poollint.pool]" if workers else None
+        if workers is None and deployment_workers:
+            from poollint import deployment_tables  # noqa: F401  (registers the table)
+
+            given = index.table("deployment_workers", facts.path)
+            if given is not None:
+                count, source = given[0], f"`{given[1]}` in {given[2]}:{given[3]}"
+        made = [_engine(index, facts, fact, name, None, facts.qualify(name), count) for name, fact in facts.engines.items()]
+        made += [
+            _engine(index, facts, fact, target, function or None, None, count)
+            for function, target, fact in facts.other_engines
+        ]
+        found += [replace(engine, workers_from=source) for engine in made]
     found.sort(key=lambda e: (e.path, e.line, e.column))
     return found
 
@@ -348,6 +368,8 @@ def _connections_text(engine: Engine) -> str:
     text = f"up to {engine.per_process} per process"
     if engine.workers:
         text += f" x {engine.workers} workers = {engine.total}"
+        if engine.workers_from and engine.workers_from != "[tool.poollint.pool]":
+            text += f" (workers: {engine.workers_from})"
     return text
 
 
@@ -389,8 +411,18 @@ def _totals(engines: Sequence[Engine]) -> Tuple[int, bool]:
     return per_process, all(e.per_process is not None for e in serving)
 
 
+def _deployed_total(engines: Sequence[Engine]) -> Optional[int]:
+    """Connections of the engines outside test code times the worker counts
+    the deployment files give each (1 where none), when some file gives one."""
+    serving = [e for e in engines if not e.is_test]
+    if not any(e.workers for e in serving):
+        return None
+    return sum((e.per_process or 0) * (e.workers or 1) for e in serving)
+
+
 def _summary(engines: Sequence[Engine], workers: Optional[int]) -> str:
     per_process, complete = _totals(engines)
+    deployed = None if workers else _deployed_total(engines)
     serving = [e for e in engines if not e.is_test]
     unbounded = sum(1 for e in serving if e.per_process is None)
     text = _plural(len(engines), "engine")
@@ -403,9 +435,11 @@ def _summary(engines: Sequence[Engine], workers: Optional[int]) -> str:
     text += f": {'up to' if complete else 'at least'} {per_process} connections per process"
     if workers:
         text += f", {per_process * workers} with {workers} workers"
+    elif deployed is not None:
+        text += f", {deployed} with the workers the deployment files start"
     if not complete:
         text += f" ({_plural(unbounded, 'engine')} without a known limit)"
-    if not workers:
+    if not workers and deployed is None:
         text += "; set `workers` in [tool.poollint.pool] for the total"
     return text + "."
 
@@ -423,7 +457,7 @@ def to_json(engines: Sequence[Engine], workers: Optional[int]) -> Dict[str, obje
         "engines": [_engine_json(e) for e in engines],
         "total": {
             "per_process": per_process,
-            "all_workers": per_process * workers if workers else None,
+            "all_workers": per_process * workers if workers else _deployed_total(engines),
             "complete": complete,
         },
     }
@@ -456,6 +490,8 @@ def _engine_json(engine: Engine) -> Dict[str, object]:
             "per_process": engine.per_process,
             "total": engine.total,
             "note": engine.connections_note,
+            "workers": engine.workers,
+            "workers_from": engine.workers_from,
         },
         "session_factories": [
             {"name": f.name, "async": f.is_async, "path": f.path, "line": f.line} for f in engine.factories

@@ -62,6 +62,23 @@ def noqa_lines(source: Union[str, bytes]) -> NoqaMap:
     return found
 
 
+def comment_noqa_lines(source: bytes) -> NoqaMap:
+    """Line number -> suppressed codes of a file that is not Python but has
+    `#` comments (requirements files, TOML, YAML): the comment is read from
+    the first `#` of the line."""
+    found: NoqaMap = {}
+    if b"noqa" not in source.lower():
+        return found
+    for number, line in enumerate(source.decode("utf-8", errors="replace").splitlines(), start=1):
+        position = line.find("#")
+        if position < 0:
+            continue
+        codes = parse_noqa(line[position:])
+        if codes is not _NOT_NOQA:
+            found[number] = codes
+    return found
+
+
 def is_suppressed(noqa: NoqaMap, line: int, code: str) -> bool:
     if line not in noqa:
         return False

@@ -137,10 +137,14 @@ def index_table(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 class ProjectIndex:
-    def __init__(self, modules: Iterable[ModuleFacts] = ()) -> None:
+    def __init__(self, modules: Iterable[ModuleFacts] = (), deployment: Iterable[Any] = ()) -> None:
         self.modules: Dict[str, ModuleFacts] = {}
         for facts in modules:
             self.modules[facts.module] = facts
+        # Facts of the deployment files (deployment.DeploymentFacts) by path:
+        # rules read them through index tables (index.table), whose answers
+        # the cache fingerprints like any other question.
+        self.deployment: Dict[str, Any] = {facts.path: facts for facts in deployment}
         self._suffixes: Optional[Dict[str, List[str]]] = None
         self._routes: Optional[Dict[Tuple[str, str], RouteInfo]] = None
         self._dependencies: Optional[Set[Tuple[str, str]]] = None
@@ -207,7 +211,7 @@ class ProjectIndex:
         """A copy in which one module's facts are replaced (after a fix changed it)."""
         modules = dict(self.modules)
         modules[facts.module] = facts
-        return ProjectIndex(modules.values())
+        return ProjectIndex(modules.values(), self.deployment.values())
 
     # -- modules and names ---------------------------------------------------
     def module(self, name: str) -> Optional[ModuleFacts]:

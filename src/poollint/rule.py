@@ -6,14 +6,15 @@ import enum
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, ClassVar, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from poollint.diagnostic import Diagnostic, FixSafety
+from poollint.diagnostic import FixSafety
 
 if TYPE_CHECKING:
     from poollint.context import FileContext
+    from poollint.deployment import DeploymentContext
     from poollint.gate import SourceView
     from poollint.project import ProjectIndex
 
@@ -52,26 +53,35 @@ class LineOf:
 
 @dataclass(frozen=True)
 class Valid:
-    """Look-alike code the rule must not flag."""
+    """Look-alike code the rule must not flag.
+
+    `files` are other files of the example's project, by path (a
+    requirements.txt, a Dockerfile): for rules that read deployment files.
+    """
 
     code: str
+    files: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", _dedent(self.code))
+        object.__setattr__(self, "files", {name: _dedent(text) for name, text in self.files.items()})
 
 
 @dataclass(frozen=True)
 class Invalid:
-    """Code the rule must flag; `expected_replacement` is the source after its fix."""
+    """Code the rule must flag (in it or in one of `files`, as for Valid);
+    `expected_replacement` is the source after its fix."""
 
     code: str
     expected_replacement: Optional[str] = None
     unsafe_fixes: bool = False
+    files: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", _dedent(self.code))
         if self.expected_replacement is not None:
             object.__setattr__(self, "expected_replacement", _dedent(self.expected_replacement))
+        object.__setattr__(self, "files", {name: _dedent(text) for name, text in self.files.items()})
 
 
 def _dedent(code: str) -> str:
@@ -108,12 +118,24 @@ class PoolRule(cst.BatchableCSTVisitor):
     EXAMPLE_POOL_SETTINGS: ClassVar[Mapping[str, object]] = {}
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
+    # Whether the rule needs the project's deployment files (deployment.py) in
+    # the index: `check` lists them only when such a rule is selected
+    # (deployment.DEPLOYMENT_RULES names these rules for the CLI).
+    READS_DEPLOYMENT_FILES: ClassVar[bool] = False
+    # Kinds of deployment file the rule reports in ("requirements",
+    # "pyproject"...): for those files the engine calls check_deployment()
+    # instead of walking a tree.
+    DEPLOYMENT_KINDS: ClassVar[FrozenSet[str]] = frozenset()
 
     @classmethod
     def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:
         """After the triggers, a sharper look at the unparsed file (gate.py):
         False only when the rule certainly has nothing to report in it."""
         return True
+
+    @classmethod
+    def check_deployment(cls, ctx: "DeploymentContext") -> None:
+        """Report in a deployment file of one of DEPLOYMENT_KINDS (ctx.facts)."""
 
     @classmethod
     def triggers(cls, index: "ProjectIndex") -> Iterable[str]:

@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from poollint.engine import FactsResult
     from poollint.project import ProjectIndex
     from poollint.rule import PoolRule
+    from poollint.tracking import QueryChecker
 
 from poollint.cache import Cache, file_digest, project_state
 from poollint.config import Settings
 from poollint.diagnostic import INTERNAL_ERROR, UNREADABLE, Diagnostic, FileResult, FixRequest, FixSafety
-from poollint.discovery import discover_python_files
+from poollint.deployment import reads_deployment_files
+from poollint.discovery import discover_files
 from poollint.parallel import run_tasks
 from poollint.selection import code_matches, ignored_codes_for_file
 from poollint.writer import WriteError, write_atomic
@@ -76,16 +78,17 @@ def rules_for_file(path: Path, settings: Settings, rules: Sequence[Type["PoolRul
     return [rule for rule in rules if not code_matches(rule.CODE, ignored)]
 
 
-def index_files(files: Sequence[Path], settings: Settings) -> List[Path]:
+def index_files(files: Sequence[Path], settings: Settings, deployment: bool = False) -> List[Path]:
     """The files whose facts the project index holds.
 
     With a config file, the whole project under it, so that checking one
     changed file (as pre-commit does) still knows the routes and dependencies
-    defined elsewhere. Without one, the files being checked.
+    defined elsewhere, and (with `deployment`) the worker count its
+    Dockerfile gives. Without one, the files being checked.
     """
     if settings.config_path is None:
         return list(files)
-    found = {_key(p): p for p in discover_python_files([settings.project_root], settings)}
+    found = {_key(p): p for p in discover_files([settings.project_root], settings, deployment=deployment)}
     for path in files:
         found.setdefault(_key(path), path)
     return list(found.values())
@@ -148,7 +151,7 @@ def run(
     unchanged files skip pass 1, and skip pass 2 when what their findings
     depend on in the project is unchanged too.
     """
-    indexed = index_files(files, settings)
+    indexed = index_files(files, settings, deployment=reads_deployment_files(rules))
     digests = read_digests(indexed) if cache is not None else None
     if cache is not None and digests is not None:
         unchanged = _all_from_cache(cache, files, digests, fix)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 from poollint.config import Settings
-from poollint.engine import FileResult, FixRequest, check_file, read_facts
+from poollint.deployment import deployment_kind
+from poollint.engine import FileResult, FixRequest, build_index, check_file, read_facts
 from poollint.tracking import QueryChecker, TrackedIndex
-from poollint.project import ProjectIndex
 from poollint.rule import PoolRule
 
 
@@ -26,14 +26,12 @@ def lint_sources(
     settings = settings or Settings(project_root=root, config_path=None)
     encoded = {name: text.encode("utf-8") for name, text in sources.items()}
     facts = {name: read_facts(root / name, root, data) for name, data in encoded.items()}
-    index = ProjectIndex(f.facts for f in facts.values() if f.facts is not None)
+    index = build_index(facts.values())
     # Rules see the index as the cache does (tracking.py): a question a rule
     # asks past the tracked methods fails here, not in a user's warm run.
     # Every answer must also fingerprint alike on an index built afresh from
     # the same sources, or cached findings would never (or wrongly) hold.
-    fresh = ProjectIndex(
-        f.facts for f in (read_facts(root / n, root, d) for n, d in encoded.items()) if f.facts is not None
-    )
+    fresh = build_index(read_facts(root / n, root, d) for n, d in encoded.items())
     checker = QueryChecker(fresh)
     fingerprints: Dict[tuple, str] = {}
     results = {}
@@ -90,9 +88,13 @@ class Fixture:
     @classmethod
     def load(cls, path: Path) -> "Fixture":
         if path.is_dir():
+            # Python sources, and the deployment files of the project
+            # (requirements files, Dockerfiles...: deployment.py).
             sources = {
                 p.relative_to(path).as_posix(): p.read_text(encoding="utf-8")
-                for p in sorted(path.rglob("*.py"))
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and (p.suffix == ".py" or deployment_kind(p.relative_to(path).as_posix()) is not None)
             }
             return cls(path.name, path, sources)
         return cls(path.stem, path.parent, {path.name: path.read_text(encoding="utf-8")})

@@ -1,6 +1,7 @@
 """Database wiring of the shop: the primary PostgreSQL engine and its sessions,
 and a read replica for the catalogue."""
 
+import os
 from typing import Annotated, Iterator
 
 from fastapi import Depends
@@ -38,6 +39,26 @@ def get_replica_db():
     # FastAPI closes only what a dependency yields: nothing ever closes this
     # session, which keeps its connection until garbage collection.
     return ReplicaSession()
+
+
+# Product search runs on a PostgreSQL server of its own, which accepts 200
+# connections too. One pool of 60 + 10 looked modest, but each of the four
+# workers opens its own: 280 connections.
+SEARCH_URL = "postgresql+psycopg://shop@search.internal/search"
+search_engine = create_engine(
+    SEARCH_URL, pool_size=60, max_overflow=10, pool_recycle=1800, pool_pre_ping=True
+)
+# The admin tools share that server with a pool sized at deploy time, so the
+# budget of the whole server cannot be added up here; the search pool alone
+# is already too large.
+search_admin_engine = create_engine(
+    SEARCH_URL,
+    pool_size=int(os.environ.get("SEARCH_ADMIN_POOL", "2")),
+    max_overflow=5,
+    pool_recycle=1800,
+    pool_timeout=10,
+    pool_pre_ping=True,
+)
 
 
 # Look-alikes that are fine and must stay clean.

@@ -185,7 +185,7 @@ def run(
         result.files.append(file_result)
     changed = [f for f in result.files if f.fixed_source is not None]
     if changed:
-        _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None)
+        _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None, fix, write)
     if cache is not None:
         problem = cache.save()
         if problem:
@@ -357,6 +357,12 @@ def _crash_diagnostic() -> Diagnostic:
     )
 
 
+# Project-wide passes of fixes that earlier fixes made possible (see
+# _recheck_after_fixes); the bound keeps fixes that undo each other across
+# files from looping.
+MAX_FIX_PASSES = 3
+
+
 def _recheck_after_fixes(
     result: RunResult,
     changed: Sequence[FileResult],
@@ -365,34 +371,61 @@ def _recheck_after_fixes(
     rules: Sequence[Type["PoolRule"]],
     jobs: int = 1,
     cache: Optional[Cache] = None,
+    fix: FixRequest = FixRequest(),
+    write: bool = False,
 ) -> None:
     """Check every file again against the index of the fixed project.
 
     A fix in one module can settle a finding reported in another (an async
     route turned into `def` no longer makes its engine's POL401 true), and
-    files checked before it was fixed saw the old index. Fixed files are on
-    disk by now, so this is an ordinary check (and the cache serves the
-    files whose answers did not change).
+    files checked before it was fixed saw the old index. It can also make a
+    fix possible that the old index ruled out (a session factory turned
+    async lets its dependency's POL202 fix use `async with`): those are
+    applied here, or a second --fix would still change the code. Fixed files
+    are on disk by now (with `write`), so this is an ordinary check (and the
+    cache serves the files whose answers did not change).
     """
     from poollint.engine import build_index, read_facts
 
     fixed_sources: Dict[str, bytes] = {}
-    for file_result in changed:
-        key = _key(file_result.path)
-        fixed_sources[key] = file_result.fixed_source  # type: ignore[assignment]
-        refreshed = read_facts(file_result.path, settings.project_root, file_result.fixed_source)
-        if refreshed.facts is not None:
-            facts[key] = refreshed
-            if cache is not None and refreshed.digest:
-                cache.store_facts(key, refreshed.digest, refreshed)
-    index = build_index(facts.values())
-    state = _CheckState(facts, index, settings, tuple(rules), track=cache is not None, sources=fixed_sources)
     files = [f.path for f in result.files]
-    rechecked = _check_all(state, files, jobs, cache)
-    for position, (file_result, again) in enumerate(zip(list(result.files), rechecked)):
-        again.fixed = file_result.fixed
-        again.original = file_result.original
-        again.fixed_source = file_result.fixed_source
-        again.warnings = file_result.warnings + again.warnings
-        again.internal_error = again.internal_error or file_result.internal_error
-        result.files[position] = again
+    for number in range(MAX_FIX_PASSES + 1):
+        for file_result in changed:
+            key = _key(file_result.path)
+            fixed_sources[key] = file_result.fixed_source  # type: ignore[assignment]
+            refreshed = read_facts(file_result.path, settings.project_root, file_result.fixed_source)
+            if refreshed.facts is not None:
+                facts[key] = refreshed
+                if cache is not None and refreshed.digest:
+                    cache.store_facts(key, refreshed.digest, refreshed)
+        index = build_index(facts.values())
+        # The last pass only checks: its findings are those of the project as written.
+        request = fix if number < MAX_FIX_PASSES else FixRequest()
+        state = _CheckState(
+            facts, index, settings, tuple(rules), request, track=cache is not None, sources=fixed_sources
+        )
+        rechecked = _check_all(state, files, jobs, cache)
+        changed = []
+        for position, (file_result, again) in enumerate(zip(list(result.files), rechecked)):
+            if again.fixed_source is not None and write:
+                try:
+                    write_atomic(file_result.path, again.fixed_source)
+                except WriteError as exc:
+                    plain = replace(state, fix=FixRequest())
+                    again = _check_task(plain, file_result.path)
+                    again.warnings.append(f"{file_result.path}: {exc}")
+            if again.fixed_source is not None:
+                changed.append(again)
+                again.fixed += file_result.fixed
+                if file_result.original is not None:
+                    again.original = file_result.original
+            else:
+                again.fixed = file_result.fixed
+                again.original = file_result.original
+                again.fixed_source = file_result.fixed_source
+            # A fix dropped in one pass is tried and dropped again in the next: say so once.
+            again.warnings = file_result.warnings + [w for w in again.warnings if w not in file_result.warnings]
+            again.internal_error = again.internal_error or file_result.internal_error
+            result.files[position] = again
+        if not changed:
+            break

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from poollint.cli import main
 from poollint.diagnostic import FixRequest
 from poollint.rules import ALL_RULES
 from poollint.testing import fixed_text, lint_source
@@ -24,3 +29,47 @@ def test_a_non_ascii_alias_of_sleep_is_found_and_fixed() -> None:
     result = lint_source(source, ALL_RULES, fix=FixRequest(apply=True))
     assert "await asyncio.sleep(1)" in fixed_text(result, source)
 
+
+CASCADE = """\
+from fastapi import Depends, FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_async_engine(
+    "postgresql+asyncpg://db/app", pool_size=5, max_overflow=10, pool_recycle=1800, pool_pre_ping=True
+)
+SessionLocal = sessionmaker(engine)
+app = FastAPI()
+
+
+async def get_db():
+    db = SessionLocal()
+    yield db
+    await db.close()
+
+
+@app.get("/")
+async def index(db=Depends(get_db)):
+    return None
+"""
+
+
+def test_a_fix_that_the_fixed_project_makes_possible_is_applied_in_the_same_run(tmp_path: Path) -> None:
+    # POL405's fix makes SessionLocal an async_sessionmaker; only then may
+    # POL202's fix write `async with`. The project index of the run still
+    # said sync, so a second --fix changed the file again.
+    (tmp_path / "app.py").write_text(CASCADE)
+    first = CliRunner().invoke(main, ["check", str(tmp_path), "--fix", "--unsafe-fixes", "--no-cache", "-j1"])
+    assert "(3 fixed, 0 remaining)" in first.stdout, first.stdout
+    fixed = (tmp_path / "app.py").read_text()
+    assert "    async with SessionLocal() as db:\n        yield db\n" in fixed
+    second = CliRunner().invoke(main, ["check", str(tmp_path), "--fix", "--unsafe-fixes", "--no-cache", "-j1"])
+    assert second.exit_code == 0 and "fixed" not in second.stdout, second.stdout
+    assert (tmp_path / "app.py").read_text() == fixed
+
+
+def test_diff_shows_the_fixes_the_fixed_project_makes_possible(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(CASCADE)
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "--diff", "--unsafe-fixes", "--no-cache", "-j1"])
+    assert "+    async with SessionLocal() as db:" in result.stdout
+    assert (tmp_path / "app.py").read_text() == CASCADE

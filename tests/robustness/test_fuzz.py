@@ -296,7 +296,9 @@ def _placements(generated: str) -> List[str]:
 
 
 GENERATOR_SETTINGS = settings(
-    # hypothesmith discards what does not compile: more filtering than usual.
+    # hypothesmith throws away what it generates that does not compile, and
+    # the snippet programs skip generated code that does not fit where it is
+    # spliced: more filtering, and slower drawing, than the checks expect.
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
 )
 
@@ -317,10 +319,10 @@ def test_programs_from_libcst_nodes(generated: str, settings_: Settings) -> None
 
 # -- programs built from snippets of the mistakes poollint looks for -------------------
 
-# Each snippet is a template: {name} fields are filled from Names; its lines
-# are indented by four spaces per level, replaced by the program's indent.
-# `code` is the rule the snippet is written to trigger in its plain form;
-# test_every_snippet_triggers_its_rule holds the snippets to it.
+# Each snippet is a template: its {fields} are filled with the program's and
+# the unit's generated names, and its four-space indents become the
+# program's indent. `code` is the rule the snippet is written to trigger in
+# its plain form; test_every_snippet_triggers_its_rule holds it to that.
 
 
 @dataclass(frozen=True)
@@ -481,29 +483,31 @@ ASYNC_FACTORIES = (
     "{sessionmaker}({async_engine}, class_={AsyncSession})",
     "{sessionmaker}({async_engine})",
 )
+# The program's own dependencies, written right, and routes that make dependencies of them.
 GOOD_GET_DB = (
     "def {get_db}():\n    with {Factory}() as {db}:\n        yield {db}\n",
     "def {get_db}():\n    {db} = {Factory}()\n    try:\n        yield {db}\n    finally:\n        {db}.close()\n",
 )
-# Routes that make dependencies of them.
+GOOD_GET_ASYNC_DB = ("async def {get_async_db}():\n    async with {AsyncFactory}() as {db}:\n        yield {db}\n",)
 DEPENDENCY_USERS = (
     '@{app}.get("/db")\ndef {get_db}_route(db={Depends}({get_db})):\n    return db\n\n\n'
     '@{app}.get("/async-db")\nasync def {get_async_db}_route(db={Depends}({get_async_db})):\n    return db\n'
 )
-GOOD_GET_ASYNC_DB = ("async def {get_async_db}():\n    async with {AsyncFactory}() as {db}:\n        yield {db}\n",)
 
-# Names the program's fields take; every one is generated.
-NAME_FIELDS = (
-    "app", "router", "engine", "async_engine", "Factory", "AsyncFactory", "get_db", "get_async_db",
+# The program's names, every one generated: what its setup defines (a module
+# of two imports these from the other), then the names it imports under.
+OBJECT_FIELDS = ("app", "router", "engine", "async_engine", "Factory", "AsyncFactory", "get_db", "get_async_db")
+IMPORT_FIELDS = (
     "Depends", "Session", "AsyncSession", "text", "create_engine", "create_async_engine",
     "sessionmaker", "async_sessionmaker", "alias", "options",
 )  # fmt: skip
+NAME_FIELDS = OBJECT_FIELDS + IMPORT_FIELDS
 
-IDENTIFIER = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True) | st.sampled_from(
+IDENTIFIERS = (
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True)
     # Soft keywords and non-ASCII names are names too.
-    ["match", "case", "type", "_", "données", "сессия", "名前"]
-)
-IDENTIFIER = IDENTIFIER.filter(lambda name: not keyword.iskeyword(name) and name.isidentifier())
+    | st.sampled_from(["match", "case", "type", "_", "données", "сессия", "名前"])
+).filter(lambda name: not keyword.iskeyword(name) and name.isidentifier())
 
 
 @dataclass
@@ -552,7 +556,7 @@ def _reindent(text: str, unit: str) -> str:
     return re.sub(r"^((?:    )+)", lambda m: unit * (len(m.group(1)) // 4), text, flags=re.MULTILINE)
 
 
-def _route_decorator(program: Program, unit: Unit, values: Mapping[str, str]) -> str:
+def _route_decorator(unit: Unit, values: Mapping[str, str]) -> str:
     owner = values["router"] if unit.on_router else values["app"]
     return f'@{owner}.{unit.method}("/{unit.names["fn"]}")\n'
 
@@ -571,7 +575,7 @@ def _render_unit(program: Program, unit: Unit, values: Mapping[str, str]) -> str
         body = header + "\n" + "".join(rest_lines[:at]) + generated + "".join(rest_lines[at:])
     decorators = "".join(f"@{d}\n" for d in unit.decorators)
     if unit.snippet.kind == "route":
-        route = _route_decorator(program, unit, local)
+        route = _route_decorator(unit, local)
         # Other decorators above or below the route's own: both occur in real code.
         decorators = decorators + route if len(unit.decorators) % 2 == 0 else route + decorators
     text = decorators + body if unit.snippet.kind != "module" else body
@@ -662,18 +666,15 @@ def build(program: Program) -> Dict[str, str]:
         if position < len(program.between) and program.between[position]:
             target.append(program.between[position])
     if program.two_modules:
-        shared = [program.names[k] for k in NAME_FIELDS if k not in ("alias", "options")]
-        shared += [u.names["fn"] for u in program.units if u.snippet.kind == "dependency"]
-        exported = sorted(set(shared) - {values["Depends"], values["Session"], values["AsyncSession"], values["text"],
-                                         values["create_engine"], values["create_async_engine"],
-                                         values["sessionmaker"], values["async_sessionmaker"]})  # fmt: skip
+        exported = [program.names[k] for k in OBJECT_FIELDS]
+        exported += [u.names["fn"] for u in program.units if u.snippet.kind == "dependency"]
         sources = {
             "app/__init__.py": "",
             "app/db.py": header + imports + setup + "\n\n" + "\n\n".join(db_parts),
             "app/main.py": header
             + imports
             + "from app.db import "
-            + ", ".join(exported)
+            + ", ".join(sorted(set(exported)))
             + "\n\n"
             + "\n\n".join(main_parts),
         }
@@ -682,7 +683,6 @@ def build(program: Program) -> Dict[str, str]:
     out = {}
     for name, text in sources.items():
         text = text if text.endswith("\n") or not text else text + "\n"
-        # Only the snippets' own indentation: generated code keeps its own.
         # Bare LFs only: generated code may hold CRLFs of its own.
         out[name] = re.sub(r"(?<!\r)\n", program.newline, text) if program.newline != "\n" else text
     return out
@@ -699,7 +699,8 @@ GENERATED_CODE = hypothesmith.from_grammar(auto_target=False)
 @st.composite
 def snippet_programs(draw: st.DrawFn) -> Program:
     count = len(NAME_FIELDS)
-    pool = draw(st.lists(IDENTIFIER, min_size=count + 60, max_size=count + 60, unique=True))
+    # Enough for up to five units of seven names, two decorators and two wrappers each.
+    pool = draw(st.lists(IDENTIFIERS, min_size=count + 60, max_size=count + 60, unique=True))
     names = dict(zip(NAME_FIELDS, pool))
     spare = iter(pool[count:])
     indent = draw(st.sampled_from(["    ", "  ", "\t"]))
@@ -747,7 +748,7 @@ def snippet_programs(draw: st.DrawFn) -> Program:
     return program
 
 
-@settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@GENERATOR_SETTINGS
 @given(program=snippet_programs(), settings_=st.sampled_from(SETTINGS_VARIANTS))
 def test_programs_built_from_snippets(program: Program, settings_: Settings) -> None:
     sources = build(program)

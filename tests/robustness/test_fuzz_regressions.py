@@ -73,3 +73,29 @@ def test_diff_shows_the_fixes_the_fixed_project_makes_possible(tmp_path: Path) -
     result = CliRunner().invoke(main, ["check", str(tmp_path), "--diff", "--unsafe-fixes", "--no-cache", "-j1"])
     assert "+    async with SessionLocal() as db:" in result.stdout
     assert (tmp_path / "app.py").read_text() == CASCADE
+
+
+def test_a_later_fix_that_cannot_be_written_leaves_the_first_ones(tmp_path: Path, monkeypatch) -> None:
+    from poollint import runner
+    from poollint.config import Settings
+    from poollint.writer import WriteError
+
+    target = tmp_path / "app.py"
+    target.write_text(CASCADE)
+    writes = []
+
+    def write_once(path, data):  # type: ignore[no-untyped-def]
+        if writes:
+            raise WriteError("cannot write fixes: No space left on device")
+        writes.append(data)
+        path.write_bytes(data)
+
+    monkeypatch.setattr(runner, "write_atomic", write_once)
+    settings = Settings(project_root=tmp_path, config_path=None)
+    result = runner.run([target], settings, ALL_RULES, FixRequest(apply=True, unsafe=True))
+    assert target.read_bytes() == writes[0], "the file holds the first pass's fixes"
+    assert "async_sessionmaker(engine, expire_on_commit=False)" in target.read_text()
+    (file_result,) = result.files
+    assert file_result.warnings == [f"{target}: cannot write fixes: No space left on device"]
+    assert file_result.fixed_source == writes[0] and file_result.fixed == 2
+    assert [d.code for d in file_result.diagnostics] == ["POL202"], "what is on disk is still wrong"

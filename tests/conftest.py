@@ -27,13 +27,20 @@ try:
 except ImportError:  # the test extras are not installed; the fuzz tests skip themselves
     _hypothesis_settings = None
 
-if _hypothesis_settings is not None:
-    import os
+FUZZ_PROFILES = ("fast", "deep")
 
+if _hypothesis_settings is not None:
     # No deadline in either: a libcst parse takes what it takes on a busy 2-core CI machine.
     _hypothesis_settings.register_profile("fast", max_examples=15, deadline=None, derandomize=True, print_blob=True)
     _hypothesis_settings.register_profile("deep", max_examples=2000, deadline=None, print_blob=True)
-    _profile = os.environ.get("POOLLINT_FUZZ", "fast")
-    if _profile not in ("fast", "deep"):
-        raise pytest.UsageError(f"POOLLINT_FUZZ must be 'fast' or 'deep', not {_profile!r}")
-    _hypothesis_settings.load_profile(_profile)
+
+
+def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
+    if _hypothesis_settings is None or config.getoption("hypothesis_profile", None):
+        return  # hypothesis's own --hypothesis-profile wins
+    import os
+
+    profile = os.environ.get("POOLLINT_FUZZ", "fast")
+    if profile not in FUZZ_PROFILES:
+        raise pytest.UsageError(f"POOLLINT_FUZZ must be one of {', '.join(FUZZ_PROFILES)}, not {profile!r}")
+    _hypothesis_settings.load_profile(profile)

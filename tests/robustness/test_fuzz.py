@@ -17,10 +17,12 @@ For every program, with every rule selected (opt-in ones too):
 - checking never raises and never reports an internal error (POL904); a file
   that libcst can parse gets no POL90x finding at all;
 - the gates (gate.py) change no finding: with them off, the same findings;
-- fixing (safe fixes only, then safe and unsafe ones) yields code that
-  compiles and that libcst parses, keeps CRLF line endings where the file
-  had only those, drops no fix on the programs built from snippets, and is
-  idempotent: fixing the fixed code again changes nothing;
+- fixing (safe fixes only, then safe and unsafe ones), as `check --fix`
+  does on files in a temporary directory (runner.run), writes only the files
+  it reports fixed, with code that compiles and that libcst parses, keeps
+  CRLF line endings where the file had only those, drops no fix on the
+  programs built from snippets, and is idempotent: fixing again changes
+  nothing;
 - no finding whose fix was applied is reported again at its place. A place is
   told by the finding's code, message (line numbers aside: an added import
   shifts them) and the source text of the flagged code, counted as a multiset:
@@ -58,7 +60,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import poollint.engine as engine_module  # noqa: E402
 from poollint.config import PoolSettings, Settings  # noqa: E402
-from poollint.diagnostic import FILE_CODES, INTERNAL_ERROR, FileResult, FixRequest, FixSafety  # noqa: E402
+from poollint.diagnostic import FILE_CODES, INTERNAL_ERROR, FileResult, FixRequest  # noqa: E402
 from poollint.rules import ALL_RULES  # noqa: E402
 from poollint.runner import run  # noqa: E402
 from poollint.testing import lint_sources  # noqa: E402
@@ -778,7 +780,10 @@ UNIT_NAMES = {
 
 
 def _plain_program(snippets: Sequence[Snippet]) -> Dict[str, str]:
-    units = [Unit(snippet=s, names=dict(UNIT_NAMES, fn=f"handler_{i}", local=f"item_{i}")) for i, s in enumerate(snippets)]
+    units = [
+        Unit(snippet=snippet, names=dict(UNIT_NAMES, fn=f"handler_{i}", local=f"item_{i}"))
+        for i, snippet in enumerate(snippets)
+    ]
     return build(Program(names=PLAIN_NAMES, units=units, engine_kwargs=(0, 1, 2, 3)))
 
 

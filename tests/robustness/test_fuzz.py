@@ -65,6 +65,9 @@ from poollint.rules import ALL_RULES  # noqa: E402
 from poollint.runner import run  # noqa: E402
 from poollint.testing import lint_sources  # noqa: E402
 
+# Generated code is full of `1.0()` and the like, which compile() warns about.
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
+
 ROOT = Path("/virtual")
 _NEWLINE = re.compile(r"(\r\n|\r|\n)")
 SAFE_ONLY = FixRequest(apply=True)

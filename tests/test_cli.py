@@ -222,6 +222,15 @@ def test_show_settings_prints_the_deployment_keys(project: Path) -> None:
         assert line in result.stdout
 
 
+def test_show_settings_prints_the_target_version_and_the_flag_wins(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.11"\n\n[tool.poollint]\n')
+    assert "target-version: py311" in invoke("check", "--show-settings").stdout
+    assert "target-version: py39" in invoke("check", "--show-settings", "--target-version", "py39").stdout
+    result = invoke("check", "--target-version", "3.9")
+    assert result.exit_code == 2
+    assert "--target-version must be a Python version" in result.stderr
+
+
 def test_console_script_runs_outside_click_runner(project: Path) -> None:
     (project / "a.py").write_text(BLOCKING)
     completed = subprocess.run(

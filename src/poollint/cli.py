@@ -73,6 +73,11 @@ def main() -> None:
 @click.option("--exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, replacing the defaults.")
 @click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, besides the defaults.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
+@click.option(
+    "--target-version",
+    metavar="PYVER",
+    help="The oldest Python the code must run on, as py39 (default: target-version, else requires-python).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
 @click.option("--show-settings", is_flag=True, help="Print the effective settings and selected rules, then exit.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
@@ -93,6 +98,7 @@ def check(
     exclude: Tuple[str, ...],
     extend_exclude: Tuple[str, ...],
     config_path: Optional[Path],
+    target_version: Optional[str],
     exit_zero: bool,
     show_settings: bool,
     no_cache: bool,
@@ -112,6 +118,7 @@ def check(
                 "exclude": _codes(exclude),
                 "extend_exclude": _codes(extend_exclude),
                 "unsafe_fixes": unsafe_fixes,
+                "target_version": target_version,
             },
         )
         # Catalog entries, not the rules: importing those (and libcst) waits
@@ -220,6 +227,8 @@ def _print_settings(settings, rules, files) -> None:  # type: ignore[no-untyped-
     click.echo(f"exclude: {', '.join(settings.all_exclude)}")
     click.echo(f"per-file-ignores: {dict(settings.per_file_ignores) or '{}'}")
     click.echo(f"unsafe-fixes: {str(settings.unsafe_fixes).lower()}")
+    target = settings.target_version
+    click.echo(f"target-version: {f'py{target[0]}{target[1]}' if target else '(unknown)'}")
     click.echo("pool: required-settings = " + ", ".join(settings.pool.required))
     for key, value in settings.pool.values.items():
         click.echo(f"pool: {key} = {value!r}")

@@ -160,6 +160,10 @@ class Settings:
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     unsafe_fixes: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
+    # The oldest Python the project supports, as (3, 10): `target-version`, or
+    # else the lower bound of `requires-python`; None when neither says.
+    # Fixes that need newer Python (contextlib.aclosing) wait for it.
+    target_version: Optional[Tuple[int, int]] = None
     # `cache-dir`, relative to the project root; where the cache lives does
     # not change findings, so it is left out of the settings' key.
     cache_dir: Optional[Path] = field(default=None, compare=False, repr=False)
@@ -364,6 +368,7 @@ _TOP_KEYS = (
     "per-file-ignores",
     "unsafe-fixes",
     "cache-dir",
+    "target-version",
     "pool",
 )
 # [tool.poollint.pool] keys about the deployment rather than one engine:
@@ -409,6 +414,9 @@ def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[
             raise reader.error(name, f"'cache-dir' must be a path (a string), got {_show(raw)}")
         values["cache_dir"] = Path(raw)
 
+    if "target-version" in table:
+        values["target_version"] = _parse_target_version(table["target-version"], f"{path}: [{name}] 'target-version'")
+
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]
         if not isinstance(raw, dict):
@@ -429,6 +437,62 @@ def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[
             raise reader.error(name, f"'pool' must be a table, got {_show(raw)}")
         values["pool"] = _parse_pool(reader, raw)
     return values, sources
+
+
+# As ruff spells them; the oldest and newest Pythons either tool knows.
+_TARGET_VERSION = re.compile(r"py3(?P<minor>[0-9]|1[0-9])")
+
+
+def _parse_target_version(value: object, what: str) -> Tuple[int, int]:
+    """`"py310"` -> (3, 10); `what` names the key or flag in the error."""
+    match = _TARGET_VERSION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{what} must be a Python version such as \"py310\", got {_show(value)}")
+    return 3, int(match.group("minor"))
+
+
+# One clause of requires-python: `>=3.10`, `~=3.9`, `==3.11.*`, `>3.8`.
+_REQUIRES_CLAUSE = re.compile(r"\s*(?P<op>>=|~=|==|>)\s*(?P<major>[0-9]+)\.(?P<minor>[0-9]+)(?:\.[0-9*]+)*\s*")
+
+
+def requires_python_floor(spec: object) -> Optional[Tuple[int, int]]:
+    """The oldest major.minor a PEP 440 `requires-python` admits, or None.
+
+    `>3.9` admits 3.9.1, so its floor is 3.9, as for `>=3.9`; upper bounds and
+    exclusions do not raise the floor. Anything unreadable gives None: the
+    floor only ever unlocks a fix, so not knowing it must cost nothing.
+    """
+    if not isinstance(spec, str):
+        return None
+    floor: Optional[Tuple[int, int]] = None
+    for clause in spec.split(","):
+        if not clause.strip() or re.match(r"\s*(<|<=|!=)", clause):
+            continue
+        match = _REQUIRES_CLAUSE.fullmatch(clause)
+        if match is None:
+            return None
+        version = (int(match.group("major")), int(match.group("minor")))
+        floor = version if floor is None else max(floor, version)
+    return floor
+
+
+def _requires_python(data: Optional[Mapping[str, Any]]) -> Optional[Tuple[int, int]]:
+    project = data.get("project") if data else None
+    return requires_python_floor(project.get("requires-python")) if isinstance(project, dict) else None
+
+
+def _nearest_requires_python(start: Path) -> Optional[Tuple[int, int]]:
+    """requires-python of the nearest pyproject.toml, which need not hold [tool.poollint]."""
+    start = Path(os.path.abspath(start))
+    directory = start if start.is_dir() else start.parent
+    for candidate_dir in (directory, *directory.parents):
+        candidate = candidate_dir / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                return _requires_python(_read_toml(candidate))
+            except ConfigError:
+                return None  # not ours to report: it holds no [tool.poollint]
+    return None
 
 
 def _parse_pool(reader: _Reader, raw: Mapping[str, Any]) -> PoolSettings:
@@ -469,6 +533,7 @@ _OVERRIDES = {
     "extend_exclude": ("--extend-exclude", "extend"),
     "per_file_ignores": ("--per-file-ignores", "replace"),
     "unsafe_fixes": ("--unsafe-fixes", "replace"),
+    "target_version": ("--target-version", "replace"),
 }
 _CODE_OPTIONS = ("select", "ignore", "extend_select")
 
@@ -484,6 +549,8 @@ def _split_codes(values: Iterable[str]) -> Tuple[str, ...]:
 def _normalise_override(option: str, value: object) -> object:
     if option == "unsafe_fixes":
         return bool(value)
+    if option == "target_version":
+        return value if isinstance(value, tuple) else _parse_target_version(value, "--target-version")
     if option == "per_file_ignores":
         items = value.items() if isinstance(value, Mapping) else value
         pairs = []
@@ -567,6 +634,13 @@ def load_settings(
         table = _poollint_table(data)
         if table is not None:
             values, sources = _parse_table(path, table)
+    if "target_version" not in values:
+        if data is not None:
+            floor = _requires_python(data)
+        else:
+            floor = _nearest_requires_python(Path(start) if start is not None else Path.cwd())
+        if floor is not None:
+            values["target_version"] = floor
     if overrides:
         _apply_overrides(values, sources, overrides)
 

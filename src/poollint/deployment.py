@@ -50,7 +50,7 @@ SLOTS = {"slots": True} if sys.version_info >= (3, 10) else {}
 WATCHED_PACKAGES = frozenset({"fastapi"})
 # The rules that need these files: without one of them selected, `check`
 # never even lists them. tests/test_deployment.py checks it against the rules.
-DEPLOYMENT_RULES = frozenset({"POL310", "POL311"})
+DEPLOYMENT_RULES = frozenset({"POL208", "POL310", "POL311"})
 
 # Kinds of file, by name.
 REQUIREMENTS = "requirements"

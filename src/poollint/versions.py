@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
-__all__ = ["admits_only_below", "parse_release"]
+__all__ = ["admits_only_below", "admits_only_between", "parse_release"]
 
 # A release as a comparable key: the release numbers padded to a fixed length,
 # then 0 for a pre-release or development release (0.82.0rc1 comes before
@@ -66,6 +66,9 @@ class _Range:
     def above(self, key: Key) -> None:
         if self.lower is None or key > self.lower:
             self.lower = key
+
+    def only_at_or_above(self, bound: Key) -> bool:
+        return self.lower is not None and self.lower >= bound
 
     def only_below(self, bound: Key) -> Optional[bool]:
         if self.upper is None:
@@ -169,4 +172,24 @@ def admits_only_below(spec: str, bound: str, style: str = "pep440") -> Optional[
         return False
     if any(answer is None for answer in answers):
         return None
+    return True
+
+
+def admits_only_between(spec: str, low: str, high: str, style: str = "pep440") -> Optional[bool]:
+    """Whether every version `spec` admits is at or above release `low` and
+    below release `high` (`==0.110.0`, `>=0.106,<0.115`, `~=0.109.0` for
+    0.106 to 0.118). True, False or None as for admits_only_below."""
+    below = admits_only_below(spec, high, style)
+    if below is not True:
+        return below
+    parsed_low = parse_release(low)
+    if parsed_low is None:
+        raise ValueError(f"not a version: {low!r}")
+    floor = _key(parsed_low[0])
+    for alternative in spec.split("||") if style == "poetry" else [spec]:
+        found = _Range()
+        for clause in _clauses(alternative, style):
+            _clause(clause, style, found)  # read once already, by admits_only_below
+        if not found.only_at_or_above(floor):
+            return False
     return True

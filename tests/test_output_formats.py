@@ -502,3 +502,11 @@ def test_rule_pages_are_in_the_repository_pyproject_names() -> None:
     assert project["urls"]["Documentation"] == RULE_DOCS_URL + "index.md"
     for code in ("POL101", "POL501"):
         assert (DATA.parent.parent / "docs" / "rules" / f"{code}.md").is_file()
+
+
+def test_github_gives_columns_only_for_a_one_line_span(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    path.write_text("x = f(\n    1,\n)\n")
+    finding = Diagnostic(code="POL403", message="m", line=1, column=5, end_line=3, end_column=2)
+    report = Report(RunResult(files=[FileResult(path=path, diagnostics=[finding])]), root=tmp_path)
+    assert get_reporter("github").render(report) == "::error title=poollint (POL403),file=app.py,line=1,endLine=3::POL403 m\n"

@@ -13,17 +13,18 @@ class GithubReporter(Reporter):
         out = []
         for file_result, d in report.findings():
             end_line, end_column = end_of(d)
-            properties = ",".join(
-                f"{key}={escape_property(str(value))}"
-                for key, value in (
-                    ("title", f"poollint ({d.code})"),
-                    ("file", report.root_path(file_result.path)),
-                    ("line", d.line),
-                    ("col", d.column),
-                    ("endLine", end_line),
-                    ("endColumn", end_column),
-                )
-            )
+            fields = [
+                ("title", f"poollint ({d.code})"),
+                ("file", report.root_path(file_result.path)),
+                ("line", d.line),
+                ("col", d.column),
+                ("endLine", end_line),
+                ("endColumn", end_column),
+            ]
+            if end_line != d.line:
+                # GitHub takes columns only for an annotation on one line.
+                fields = [field for field in fields if field[0] not in ("col", "endColumn")]
+            properties = ",".join(f"{key}={escape_property(str(value))}" for key, value in fields)
             out.append(f"::error {properties}::{escape_data(f'{d.code} {d.message}')}\n")
         return "".join(out)
 

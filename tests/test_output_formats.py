@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from poollint.cli import main
-from poollint.diagnostic import Diagnostic, FileResult, FixSafety
+from poollint.diagnostic import Diagnostic, FileResult
 from poollint.output import OutputOptions, emit
 from poollint.reporters import FORMATS, Report, get_reporter
 from poollint.reporters.github import escape_data, escape_property

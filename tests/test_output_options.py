@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -304,7 +303,7 @@ def test_a_bad_format_in_the_environment_or_config_is_a_usage_error(project: Pat
     )
 
 
-def test_the_output_format_does_not_split_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_output_format_does_not_split_the_cache(project: Path) -> None:
     from poollint.config import load_settings
 
     (project / "pyproject.toml").write_text("[tool.poollint]\n")

@@ -17,8 +17,8 @@ from poollint.deployment import reads_deployment_files
 from poollint.discovery import DiscoveryError, discover_files
 from poollint.catalog import CATALOG
 from poollint.diagnostic import FILE_CODES, FixRequest
+from poollint.output import OutputError, OutputOptions, choose_reporter, emit, output_options
 from poollint.parallel import JobsError, parse_jobs
-from poollint.reporters.concise import finding_lines, summary
 from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
 
@@ -87,6 +87,7 @@ def main() -> None:
     help=f"Where to keep the cache (default: {CACHE_DIR_NAME} at the project root; also ${CACHE_DIR_ENV}).",
 )
 @_jobs_option
+@output_options
 def check(
     paths: Tuple[Path, ...],
     fix: bool,
@@ -104,6 +105,7 @@ def check(
     no_cache: bool,
     cache_dir: Optional[Path],
     jobs: int,
+    output: OutputOptions,
 ) -> None:
     """Check PATHS (default: the current directory)."""
     targets: List[Path] = list(paths) or [Path(".")]
@@ -125,14 +127,15 @@ def check(
         # until a file must really be checked.
         rules = select_rules_for_settings(CATALOG, settings)
         files = discover_files(targets, settings, deployment=reads_deployment_files(rules))
-    except (ConfigError, SelectionError, DiscoveryError) as exc:
+        reporter = choose_reporter(output, settings.output_format, exit_zero)
+    except (ConfigError, SelectionError, DiscoveryError, OutputError) as exc:
         raise UsageProblem(str(exc)) from None
 
     if show_settings:
         _print_settings(settings, rules, files)
         sys.exit(EXIT_CLEAN)
 
-    request = FixRequest(apply=fix or diff, unsafe=settings.unsafe_fixes)
+    request = FixRequest(apply=fix or diff, unsafe=settings.unsafe_fixes, describe=reporter.needs_edits and not diff)
     try:
         cache = None
         if not no_cache:
@@ -143,26 +146,15 @@ def check(
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
-    for file_result in result.files:
-        for warning in file_result.warnings:
-            click.echo(f"warning: {warning}", err=True)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
     if diff:
+        for warning in [w for f in result.files for w in f.warnings] + result.warnings:
+            click.echo(f"warning: {warning}", err=True)
         _print_diffs(result)
         pending = sum(f.fixed for f in result.files)
         click.echo(f"Would fix {pending} problem{'s' if pending != 1 else ''}.", err=True)
         sys.exit(EXIT_ERROR if result.internal_error else (EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN))
 
-    for line in finding_lines(result):
-        click.echo(line)
-    for line in summary(result, fixing=fix, unsafe_fixes=settings.unsafe_fixes):
-        click.echo(line)
-    if result.internal_error:
-        sys.exit(EXIT_ERROR)
-    if result.diagnostics and not exit_zero:
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_CLEAN)
+    sys.exit(emit(result, reporter, output, fixing=fix, unsafe_fixes=settings.unsafe_fixes, exit_zero=exit_zero))
 
 
 @main.command()

@@ -167,6 +167,9 @@ class Settings:
     # `cache-dir`, relative to the project root; where the cache lives does
     # not change findings, so it is left out of the settings' key.
     cache_dir: Optional[Path] = field(default=None, compare=False, repr=False)
+    # `output-format`: how findings print unless the command line or
+    # $POOLLINT_OUTPUT_FORMAT says otherwise; findings do not depend on it.
+    output_format: Optional[str] = field(default=None, compare=False, repr=False)
     # Where each list of rule selectors came from: (option, where, selectors),
     # e.g. ("select", "--select", ("POL1",)). Only for error messages
     # (selection.validate_settings); merging loses the origin otherwise.
@@ -369,6 +372,7 @@ _TOP_KEYS = (
     "unsafe-fixes",
     "cache-dir",
     "target-version",
+    "output-format",
     "pool",
 )
 # [tool.poollint.pool] keys about the deployment rather than one engine:
@@ -416,6 +420,13 @@ def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[
 
     if "target-version" in table:
         values["target_version"] = _parse_target_version(table["target-version"], f"{path}: [{name}] 'target-version'")
+    if "output-format" in table:
+        from poollint.reporters import FORMATS
+
+        raw = table["output-format"]
+        if raw not in FORMATS:
+            raise reader.error(name, f"'output-format' must be one of {', '.join(FORMATS)}, got {_show(raw)}")
+        values["output_format"] = raw
 
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]

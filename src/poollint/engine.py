@@ -253,6 +253,8 @@ def check_file(
             if result.original is None:
                 result.original = source
             result.fixed += outcome.applied
+            for code in outcome.codes:
+                result.fixed_codes[code] = result.fixed_codes.get(code, 0) + 1
             module = outcome.module
             current = outcome.source if outcome.source is not None else module.bytes
             refreshed = read_facts(path, None, current)
@@ -428,6 +430,10 @@ def _run_rules(
         if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
             continue
         seen.add(key)
+        if fix.describe and report.fix is not None:
+            from poollint.fix_edits import describe_fix
+
+            diagnostic.edits = describe_fix(report.fix, module, positions, report.hints)
         diagnostics.append(diagnostic)
     diagnostics.sort(key=Diagnostic.sort_key)
     return diagnostics

@@ -179,13 +179,14 @@ def run(
             try:
                 write_atomic(path, file_result.fixed_source)
             except WriteError as exc:
-                unfixed = _check_task(_CheckState(facts, index, settings, tuple(rules), FixRequest()), path)
+                report_only = FixRequest(describe=fix.describe)
+                unfixed = _check_task(_CheckState(facts, index, settings, tuple(rules), report_only), path)
                 unfixed.warnings.append(f"{path}: {exc}")
                 file_result = unfixed
         result.files.append(file_result)
     changed = [f for f in result.files if f.fixed_source is not None]
     if changed:
-        _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None)
+        _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None, fix.describe)
     if cache is not None:
         problem = cache.save()
         if problem:
@@ -250,7 +251,12 @@ def _all_from_cache(
 
 
 def _has_fix_to_apply(diagnostics: Sequence[Diagnostic], fix: FixRequest) -> bool:
-    return any(d.fix_safety is not None and fix.allows(d.fix_safety) for d in diagnostics)
+    """Whether cached findings cannot serve this run: a fix is to be applied,
+    or to be described and the cached finding does not carry its edits."""
+    return any(
+        d.fix_safety is not None and (fix.allows(d.fix_safety) or (fix.describe and d.edits is None))
+        for d in diagnostics
+    )
 
 
 def _cached_result(
@@ -365,6 +371,7 @@ def _recheck_after_fixes(
     rules: Sequence[Type["PoolRule"]],
     jobs: int = 1,
     cache: Optional[Cache] = None,
+    describe: bool = False,
 ) -> None:
     """Check every file again against the index of the fixed project.
 
@@ -386,11 +393,14 @@ def _recheck_after_fixes(
             if cache is not None and refreshed.digest:
                 cache.store_facts(key, refreshed.digest, refreshed)
     index = build_index(facts.values())
-    state = _CheckState(facts, index, settings, tuple(rules), track=cache is not None, sources=fixed_sources)
+    state = _CheckState(
+        facts, index, settings, tuple(rules), FixRequest(describe=describe), track=cache is not None, sources=fixed_sources
+    )
     files = [f.path for f in result.files]
     rechecked = _check_all(state, files, jobs, cache)
     for position, (file_result, again) in enumerate(zip(list(result.files), rechecked)):
         again.fixed = file_result.fixed
+        again.fixed_codes = file_result.fixed_codes
         again.original = file_result.original
         again.fixed_source = file_result.fixed_source
         again.warnings = file_result.warnings + again.warnings

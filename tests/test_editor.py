@@ -234,6 +234,20 @@ def test_the_rest_of_the_project_comes_from_disk_and_is_read_again_on_refresh(tm
     assert _codes(projects.check(db, DB_LEAKY, refresh=True).findings) == ["POL202"]  # type: ignore[union-attr]
 
 
+def test_documents_as_on_disk_share_one_index_until_the_disk_changes(tmp_path: Path) -> None:
+    project = _project(tmp_path, db=DB_LEAKY)
+    projects = _projects(project)
+    db, routes = project / "app" / "db.py", project / "app" / "routes.py"
+    first = projects.check(db, DB_LEAKY)
+    assert first is not None and _codes(first.findings) == ["POL202"]
+    # Its project-wide tables are computed once for every unedited document.
+    assert projects.check(routes, ROUTES).index is first.index  # type: ignore[union-attr]
+    assert projects.check(db, DB_LEAKY + "\n").index is not first.index  # type: ignore[union-attr]
+    routes.write_text("from fastapi import APIRouter\n\nrouter = APIRouter()\n", encoding="utf-8")
+    again = projects.check(db, DB_LEAKY, refresh=True)
+    assert again is not None and again.index is not first.index and again.findings == []
+
+
 def test_without_a_configuration_the_workspace_folder_is_the_project(tmp_path: Path) -> None:
     project = _project(tmp_path / "ws", pyproject=None)
     db = project / "app" / "db.py"

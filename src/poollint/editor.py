@@ -212,6 +212,9 @@ class Project:
         self.deployment = reads_deployment_files(self.rules)
         self.facts: Dict[str, FactsResult] = {}
         self._stamps: Dict[str, Optional[Tuple[int, int]]] = {}
+        # The index of the files as they are on disk; its project-wide tables
+        # are computed once, for every document that matches its file.
+        self._disk_index: Optional[ProjectIndex] = None
 
     @property
     def root(self) -> Path:
@@ -235,10 +238,18 @@ class Project:
                 known = read_facts(path, self.root)
             facts[key] = known
             stamps[key] = stamp
+        unchanged = list(facts) == list(self.facts) and all(facts[key] is self.facts[key] for key in facts)
+        if not unchanged:
+            self._disk_index = None
         self.facts, self._stamps = facts, stamps
 
     def index_with(self, path: Path, facts: FactsResult) -> ProjectIndex:
         """The project's index with `facts` standing for the file at `path`."""
+        on_disk = self.facts.get(_key(path))
+        if on_disk is not None and on_disk.digest and on_disk.digest == facts.digest:
+            if self._disk_index is None:
+                self._disk_index = build_index(self.facts.values())
+            return self._disk_index
         merged = dict(self.facts)
         merged[_key(path)] = facts
         return build_index(merged.values())

@@ -300,6 +300,26 @@ def engines(
 
 
 @main.command()
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="Offer unsafe fixes too, or never (default: each project's unsafe-fixes setting).",
+)
+@click.option("--stdio", is_flag=True, help="LSP over stdin/stdout: the only transport, accepted for editors that ask.")
+def server(unsafe_fixes: Optional[bool], stdio: bool) -> None:
+    """Run the language server for editors (LSP over stdin/stdout); needs `poollint[lsp]`."""
+    try:
+        # Only this command imports pygls: `check` never pays for it.
+        from poollint.lsp import serve
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise
+        message = "`poollint server` needs pygls, which is not installed: pip install 'poollint[lsp]'"
+        raise UsageProblem(message) from None
+    sys.exit(serve(unsafe_fixes=unsafe_fixes))
+
+
+@main.command()
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain rule CODE: what it flags, why it hurts the pool, examples, fix safety."""

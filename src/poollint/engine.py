@@ -291,6 +291,41 @@ def check_file(
     return result
 
 
+def fix_one(
+    path: Path,
+    source: bytes,
+    facts: FactsResult,
+    index: ProjectIndex,
+    settings: object,
+    rules: Sequence[Type[PoolRule]],
+    finding: Diagnostic,
+    fix: FixRequest,
+) -> Optional[bytes]:
+    """`source` with the fix of `finding` alone applied (with the imports it
+    needs), as an editor's quick fix applies it: one round, where check_file
+    repeats rounds with every fix. None when `finding` is not reported with a
+    fix that `fix` allows, or when its result would not compile."""
+    if facts.error is not None or facts.is_deployment_file:
+        return None
+    rules = live_rules(source, facts.facts, rules, index)
+    if not rules:
+        return None
+    try:
+        module = parse_module(source)
+    except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, RecursionError):
+        return None
+    module_facts = facts.facts or ModuleFacts(module="", path=str(path))
+    wanted = (finding.code, finding.line, finding.column)
+    for diagnostic in _run_rules(path, module, source, module_facts, index, settings, rules, fix):
+        if (diagnostic.code, diagnostic.line, diagnostic.column) != wanted or diagnostic.fix is None:
+            continue
+        if not fix.allows(diagnostic.fix_safety or FixSafety.UNSAFE):
+            return None
+        outcome = apply_fixes(module, [diagnostic], path)
+        return outcome.source if outcome.applied else None
+    return None
+
+
 def _check_deployment(
     result: FileResult,
     source: bytes,
@@ -469,6 +504,7 @@ __all__ = [
     "build_index",
     "file_digest",
     "check_file",
+    "fix_one",
     "read_facts",
     "live_rules",
     "triggers_present",

@@ -197,8 +197,15 @@ def check_file(
     settings: object,
     rules: Sequence[Type[PoolRule]],
     fix: FixRequest = FixRequest(),
+    apply_noqa: bool = True,
 ) -> FileResult:
-    """Findings of one file, after applying the fixes `fix` asks for."""
+    """Findings of one file, after applying the fixes `fix` asks for.
+
+    With `apply_noqa` False, findings on a line with a matching `# noqa`
+    comment are kept: the flake8 plugin leaves those comments to flake8,
+    whose --disable-noqa and plugins that report unused noqa comments must
+    see every finding.
+    """
     result = FileResult(path=path)
     if facts.error is not None:
         result.diagnostics.append(facts.error)
@@ -234,7 +241,7 @@ def check_file(
 
     try:
         for _round in range(MAX_FIX_ROUNDS):
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix, apply_noqa)
             fixes = [
                 d
                 for d in diagnostics
@@ -269,7 +276,7 @@ def check_file(
             # makes the values checkable), or take one out.
             rules = live_rules(current, module_facts, all_rules, index)
         else:
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix, apply_noqa)
     except RecursionError:
         result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to check"))
         return result
@@ -412,6 +419,7 @@ def _run_rules(
     settings: object,
     rules: Sequence[Type[PoolRule]],
     fix: FixRequest,
+    apply_noqa: bool = True,
 ) -> List[Diagnostic]:
     ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
     instances = [rule(ctx) for rule in rules]
@@ -419,7 +427,7 @@ def _run_rules(
     if not ctx.reports:
         return []
     positions = Positions(module, source, facts.statements)
-    noqa = noqa_lines(source)
+    noqa = noqa_lines(source) if apply_noqa else {}
     diagnostics = []
     seen = set()
     for report in ctx.reports:

@@ -7,6 +7,7 @@ selected rules' trigger substrings is never parsed by libcst at all.
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,9 @@ class FactsResult:
         return self.deploy is not None and self.deploy.kind != GUNICORN
 
 
-def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None) -> FactsResult:
+def read_facts(
+    path: Path, root: Optional[Path], source: Optional[bytes] = None, tree: Optional[ast.Module] = None
+) -> FactsResult:
     kind = deployment_kind(Path(path).as_posix())
     if kind is not None and kind != GUNICORN:
         return _read_deployment(path, root, source, kind)
@@ -85,7 +88,7 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
     digest = file_digest(data)
     try:
-        facts = collect_facts(data, module, _display_path(path, root), is_package)
+        facts = collect_facts(data, module, _display_path(path, root), is_package, tree)
         facts.digest = digest
         deploy = gunicorn_facts(data, facts.path) if kind == GUNICORN else None
         return FactsResult(facts, digest=digest, deploy=deploy)

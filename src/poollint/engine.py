@@ -88,7 +88,11 @@ def read_facts(
         return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
     digest = file_digest(data)
     try:
-        facts = collect_facts(data, module, _display_path(path, root), is_package, tree)
+        display = _display_path(path, root)
+        if tree is None:
+            facts = collect_facts(data, module, display, is_package)
+        else:
+            facts = collect_facts(data, module, display, is_package, tree=tree)
         facts.digest = digest
         deploy = gunicorn_facts(data, facts.path) if kind == GUNICORN else None
         return FactsResult(facts, digest=digest, deploy=deploy)

@@ -280,6 +280,12 @@ def test_rules_flake8_would_not_show_are_not_run(tmp_path: Path) -> None:
     assert [d.code for d in check_lines(filename, lines, wanted=lambda code: code != "POL305")] == ["POL501"]
 
 
+def test_nothing_is_done_when_flake8_shows_no_code_of_poollints(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(flake8_plugin, "_settings_for", lambda filename: pytest.fail("settings were read"))
+    lines = _lines(ECHO_AND_PASSWORD)
+    assert check_lines(str(tmp_path / "db.py"), lines, wanted=lambda code: code.startswith("E")) == []
+
+
 def test_flake8s_selection_is_read_from_its_options() -> None:
     pytest.importorskip("flake8")
     from flake8.api import legacy

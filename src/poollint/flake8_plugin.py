@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 from poollint import __version__
-from poollint.diagnostic import INTERNAL_ERROR, Diagnostic
+from poollint.catalog import CATALOG
+from poollint.diagnostic import FILE_CODES, INTERNAL_ERROR, Diagnostic
 
 if TYPE_CHECKING:
     from poollint.config import Settings
@@ -65,6 +66,8 @@ class Plugin:
             )
 
 
+# Every code poollint reports, known without importing the rules (and libcst).
+_ALL_CODES = tuple(entry.CODE for entry in CATALOG) + tuple(FILE_CODES)
 # Whether flake8 would show a code (its --select, --ignore and their extend-
 # forms), from parse_options: rules whose findings it would drop do not run.
 _WANTED: Optional[Callable[[str], bool]] = None
@@ -83,6 +86,9 @@ def check_lines(
     """poollint's findings in the file flake8 read as `lines` (and parsed as
     `tree`): the rules of scope FILE that [tool.poollint] selects and, when
     given, `wanted` accepts; noqa comments are left to flake8. Never raises."""
+    if wanted is not None and not any(wanted(code) for code in _ALL_CODES):
+        # flake8 shows no code of poollint's (`--select E,F`): nothing to do.
+        return []
     try:
         settings = _settings_for(filename)
         if isinstance(settings, str):
@@ -107,8 +113,10 @@ def _check(
     rules = rules_for_file(path, settings, _file_rules(settings))
     if wanted is not None:
         rules = [rule for rule in rules if wanted(rule.CODE)]
+    if not rules:
+        return []
     source = source_bytes(lines)
-    if not rules or not _may_fire(source, rules):
+    if not _may_fire(source, rules):
         return []
     from poollint.engine import build_index, check_file, read_facts
 

@@ -337,9 +337,12 @@ def rule(code: str) -> None:
 
 @main.command(name="rules")
 def list_rules() -> None:
-    """List every rule: code, name, fix availability, default on or opt-in."""
+    """List every rule: code, name, fix availability, default on or opt-in, and
+    scope (file: the flake8 plugin runs it too; project: `poollint check` only)."""
+    from poollint.ruledocs import SCOPE_WORDS
     from poollint.rules import ALL_RULES
 
     for r in ALL_RULES:
         fix = r.FIX_AVAILABILITY.value
-        click.echo(f"{r.CODE}  {r.NAME:<40} fix: {fix:<9} {'on' if r.DEFAULT_ENABLED else 'opt-in'}")
+        default = "on" if r.DEFAULT_ENABLED else "opt-in"
+        click.echo(f"{r.CODE}  {r.NAME:<40} fix: {fix:<9} {default:<6} scope: {SCOPE_WORDS[r.SCOPE]}")

@@ -7,6 +7,7 @@ selected rules' trigger substrings is never parsed by libcst at all.
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,9 @@ class FactsResult:
         return self.deploy is not None and self.deploy.kind != GUNICORN
 
 
-def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None) -> FactsResult:
+def read_facts(
+    path: Path, root: Optional[Path], source: Optional[bytes] = None, tree: Optional[ast.Module] = None
+) -> FactsResult:
     kind = deployment_kind(Path(path).as_posix())
     if kind is not None and kind != GUNICORN:
         return _read_deployment(path, root, source, kind)
@@ -85,7 +88,11 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
     digest = file_digest(data)
     try:
-        facts = collect_facts(data, module, _display_path(path, root), is_package)
+        display = _display_path(path, root)
+        if tree is None:
+            facts = collect_facts(data, module, display, is_package)
+        else:
+            facts = collect_facts(data, module, display, is_package, tree=tree)
         facts.digest = digest
         deploy = gunicorn_facts(data, facts.path) if kind == GUNICORN else None
         return FactsResult(facts, digest=digest, deploy=deploy)
@@ -197,8 +204,15 @@ def check_file(
     settings: object,
     rules: Sequence[Type[PoolRule]],
     fix: FixRequest = FixRequest(),
+    apply_noqa: bool = True,
 ) -> FileResult:
-    """Findings of one file, after applying the fixes `fix` asks for."""
+    """Findings of one file, after applying the fixes `fix` asks for.
+
+    With `apply_noqa` False, findings on a line with a matching `# noqa`
+    comment are kept: the flake8 plugin leaves those comments to flake8,
+    whose --disable-noqa and plugins that report unused noqa comments must
+    see every finding.
+    """
     result = FileResult(path=path)
     if facts.error is not None:
         result.diagnostics.append(facts.error)
@@ -234,7 +248,7 @@ def check_file(
 
     try:
         for _round in range(MAX_FIX_ROUNDS):
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix, apply_noqa)
             fixes = [
                 d
                 for d in diagnostics
@@ -271,7 +285,7 @@ def check_file(
             # makes the values checkable), or take one out.
             rules = live_rules(current, module_facts, all_rules, index)
         else:
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix, apply_noqa)
     except RecursionError:
         result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to check"))
         return result
@@ -449,6 +463,7 @@ def _run_rules(
     settings: object,
     rules: Sequence[Type[PoolRule]],
     fix: FixRequest,
+    apply_noqa: bool = True,
 ) -> List[Diagnostic]:
     ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
     instances = [rule(ctx) for rule in rules]
@@ -456,7 +471,7 @@ def _run_rules(
     if not ctx.reports:
         return []
     positions = Positions(module, source, facts.statements)
-    noqa = noqa_lines(source)
+    noqa = noqa_lines(source) if apply_noqa else {}
     diagnostics = []
     seen = set()
     for report in ctx.reports:

@@ -1192,9 +1192,15 @@ def _assigned_names(stmt: ast.AST) -> Set[str]:
     return found
 
 
-def collect_facts(source: bytes, module: str, path: str, is_package: bool = False) -> ModuleFacts:
-    """Facts of one module; raises SyntaxError/ValueError when it does not parse."""
-    tree = ast.parse(source, filename=path)
+def collect_facts(
+    source: bytes, module: str, path: str, is_package: bool = False, tree: Optional[ast.Module] = None
+) -> ModuleFacts:
+    """Facts of one module; raises SyntaxError/ValueError when it does not parse.
+
+    `tree` is `source` already parsed by `ast` (flake8 hands its plugins one),
+    read and never changed."""
+    if tree is None:
+        tree = ast.parse(source, filename=path)
     # A text view for cheap "does it say X" checks; decoding errors were ast's to report.
     text = source.decode("latin-1")
     try:

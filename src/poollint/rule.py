@@ -25,6 +25,19 @@ class FixAvailability(enum.Enum):
     ALWAYS = "always"
 
 
+class RuleScope(enum.Enum):
+    """What a rule's findings in a file depend on besides the settings."""
+
+    # That file alone: checked with an index of nothing but the file, it
+    # reports what it reports in the whole project. The flake8 plugin, which
+    # sees one file at a time, runs these rules only.
+    FILE = "file"
+    # Other files too: names defined in other modules (a session factory, a
+    # helper that blocks, a router), which functions are routes or
+    # dependencies anywhere in the project, deployment files.
+    PROJECT = "project"
+
+
 # (module, name): ("asyncio", None) asks for `import asyncio`,
 # ("contextlib", "closing") for `from contextlib import closing`.
 ImportRequest = Tuple[str, Optional[str]]
@@ -126,6 +139,13 @@ class PoolRule(cst.BatchableCSTVisitor):
     # "pyproject"...): for those files the engine calls check_deployment()
     # instead of walking a tree.
     DEPLOYMENT_KINDS: ClassVar[FrozenSet[str]] = frozenset()
+    # FILE only where no finding can depend on another file, however the
+    # project looks: not when the rule resolves a name imported from the
+    # project, asks whether a function is a route or a dependency, or reads
+    # deployment files. PROJECT by default, so that a new rule stays out of
+    # the flake8 plugin until someone has checked; tests/test_rule_scope.py
+    # holds FILE rules to it on every fixture project.
+    SCOPE: ClassVar[RuleScope] = RuleScope.PROJECT
 
     @classmethod
     def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:

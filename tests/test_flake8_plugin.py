@@ -1,0 +1,302 @@
+"""The flake8 plugin: real flake8 runs on the example app and on small projects,
+and the plugin class is driven directly for what flake8 rarely shows."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Optional, Set, Tuple
+
+import pytest
+
+from poollint import engine, flake8_plugin
+from poollint.flake8_plugin import Plugin, check_lines, source_bytes
+from poollint.rule import RuleScope
+from poollint.rules import ALL_RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOP = ROOT / "examples" / "shop"
+README = ROOT / "README.md"
+FILE_CODES = {rule.CODE for rule in ALL_RULES if rule.SCOPE is RuleScope.FILE}
+ENTRY_POINT = "poollint.flake8_plugin:Plugin"
+
+
+def _plugin_installed() -> bool:
+    """Whether flake8 can find the plugin: flake8 importable, and the POL
+    entry point in the installed distribution's metadata."""
+    try:
+        import flake8  # noqa: F401
+    except ImportError:
+        return False
+    points = importlib.metadata.entry_points()
+    if hasattr(points, "select"):
+        group = points.select(group="flake8.extension")
+    else:  # Python 3.9
+        group = points.get("flake8.extension", ())  # type: ignore[attr-defined]
+    return any(point.name == "POL" and point.value == ENTRY_POINT for point in group)
+
+
+needs_flake8 = pytest.mark.skipif(
+    not _plugin_installed(),
+    reason=f"flake8 or the POL = {ENTRY_POINT} entry point (flake8.extension) is not installed; "
+    "`pip install -e '.[test]'` installs both",
+)
+
+LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<message>.*)$")
+Finding = Tuple[str, int, int, str, str]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugin_state(monkeypatch):
+    # Settings are remembered per directory for a flake8 run; tests write new ones.
+    monkeypatch.setattr(flake8_plugin, "_SETTINGS", {})
+    monkeypatch.setattr(flake8_plugin, "_WANTED", None)
+
+
+def _run(args, cwd: Path, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+    # This checkout's poollint, whichever installed distribution the entry point came with.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def _flake8(*args: str, cwd: Path, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
+    result = _run(["flake8", *args], cwd, stdin)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _findings(output: str, cwd: Path) -> Set[Finding]:
+    found = set()
+    for line in output.splitlines():
+        match = LINE.match(line)
+        if match is None:
+            continue
+        path = (cwd / match["path"]).resolve().relative_to(cwd.resolve()).as_posix()
+        found.add((path, int(match["line"]), int(match["col"]), match["code"], match["message"]))
+    return found
+
+
+def _write(root: Path, files: dict) -> None:
+    for name, text in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+ECHO_AND_PASSWORD = """
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql+psycopg://app@db/shop", echo=True)
+REPORTS_URL = "postgresql://reports:s3cret@db/reports"
+"""
+PASSWORD_ONLY = """
+ADMIN_URL = "postgresql://admin:hunter2@db/shop"
+"""
+
+
+# -- real flake8 --------------------------------------------------------------------------
+
+
+@needs_flake8
+def test_flake8_reports_what_poollint_check_reports_for_the_file_rules(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(SHOP, shop)
+    flake8 = _flake8("--select", "POL", ".", cwd=shop)
+    check = _run(["poollint", "check", "--no-cache", "."], shop)
+    assert check.returncode == 1, check.stderr
+    expected = {f for f in _findings(check.stdout, shop) if f[3] in FILE_CODES}
+    found = _findings(flake8.stdout, shop)
+    assert found == expected
+    # Every rule the plugin runs is shown by the example app: the comparison is not empty.
+    assert {f[3] for f in found} == FILE_CODES
+    assert flake8.returncode == 1
+
+
+def _readme_flake8_config() -> str:
+    section = README.read_text(encoding="utf-8").split("\n## flake8\n", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```ini\n(.*?)```", section, re.DOTALL)
+    assert found is not None, "the README's flake8 section lost its config snippet"
+    return found.group(1)
+
+
+@needs_flake8
+@pytest.mark.parametrize("config_name", [".flake8", "setup.cfg", "tox.ini"])
+def test_extend_select_from_the_readme_keeps_pol_on_beside_a_select(tmp_path: Path, config_name: str) -> None:
+    _write(tmp_path, {"app/db.py": ECHO_AND_PASSWORD})
+    # A project whose own `select` would leave every plugin's codes out.
+    (tmp_path / config_name).write_text("[flake8]\nselect = E9\n", encoding="utf-8")
+    without = _flake8(".", cwd=tmp_path)
+    assert (without.returncode, without.stdout) == (0, "")
+    (tmp_path / config_name).write_text(_readme_flake8_config() + "select = E9\n", encoding="utf-8")
+    with_snippet = _flake8(".", cwd=tmp_path)
+    assert {(f[0], f[1], f[3]) for f in _findings(with_snippet.stdout, tmp_path)} == {
+        ("app/db.py", 3, "POL305"),
+        ("app/db.py", 4, "POL501"),
+    }
+    assert with_snippet.returncode == 1
+
+
+@needs_flake8
+def test_tool_poollint_ignore_per_file_ignores_and_excludes_are_honoured(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    _write(
+        project,
+        {
+            "pyproject.toml": """
+                [tool.poollint]
+                ignore = ["POL305"]
+                extend-exclude = ["generated"]
+
+                [tool.poollint.per-file-ignores]
+                "app/settings.py" = ["POL501"]
+            """,
+            "app/__init__.py": "",
+            "app/db.py": ECHO_AND_PASSWORD,
+            "app/settings.py": PASSWORD_ONLY,
+            "app/other.py": PASSWORD_ONLY,
+            "generated/dump.py": PASSWORD_ONLY,
+        },
+    )
+    # Run from outside the project: the plugin finds its pyproject.toml from each file.
+    flake8 = _flake8("--select", "POL", "project", cwd=tmp_path)
+    found = _findings(flake8.stdout, tmp_path)
+    assert {(f[0], f[1], f[3]) for f in found} == {
+        ("project/app/db.py", 4, "POL501"),
+        ("project/app/other.py", 1, "POL501"),
+    }
+    check = _run(["poollint", "check", "--no-cache", "project"], tmp_path)
+    assert found == {f for f in _findings(check.stdout, tmp_path) if f[3] in FILE_CODES}
+
+
+@needs_flake8
+def test_flake8_selection_and_per_file_ignores_apply_on_top(tmp_path: Path) -> None:
+    _write(tmp_path, {"app/db.py": ECHO_AND_PASSWORD, "app/settings.py": PASSWORD_ONLY})
+    flake8 = _flake8("--select", "POL", "--extend-ignore", "POL305", "--per-file-ignores", "app/settings.py:POL", ".", cwd=tmp_path)
+    assert {(f[0], f[3]) for f in _findings(flake8.stdout, tmp_path)} == {("app/db.py", "POL501")}
+
+
+@needs_flake8
+def test_a_syntax_error_is_flake8s_e999_and_the_other_files_are_checked(tmp_path: Path) -> None:
+    _write(tmp_path, {"bad.py": "def broken(:\n    pass\n", "good.py": PASSWORD_ONLY})
+    flake8 = _flake8("--select", "POL,E999", ".", cwd=tmp_path)
+    assert {(f[0], f[3]) for f in _findings(flake8.stdout, tmp_path)} == {("bad.py", "E999"), ("good.py", "POL501")}
+    assert flake8.returncode == 1
+
+
+@needs_flake8
+def test_stdin_is_checked_under_its_display_name(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {"pyproject.toml": '[tool.poollint.per-file-ignores]\n"app/db.py" = ["POL501"]\n'},
+    )
+    source = textwrap.dedent(ECHO_AND_PASSWORD).lstrip("\n")
+    flake8 = _flake8("--select", "POL", "--stdin-display-name", "app/db.py", "-", cwd=tmp_path, stdin=source)
+    # Nothing named app/db.py exists: the source came from stdin, the per-file ignore from the name.
+    assert not (tmp_path / "app").exists()
+    column = source.splitlines()[2].index("echo") + 1
+    assert [(f[0], f[1], f[2], f[3]) for f in _findings(flake8.stdout, tmp_path)] == [("app/db.py", 3, column, "POL305")]
+
+
+@needs_flake8
+def test_noqa_comments_are_left_to_flake8(tmp_path: Path) -> None:
+    _write(tmp_path, {"db.py": 'ADMIN_URL = "postgresql://admin:hunter2@db/shop"  # noqa: POL501\n'})
+    assert _flake8("--select", "POL", ".", cwd=tmp_path).stdout == ""
+    # flake8 sees the finding and drops it itself: --disable-noqa shows it.
+    shown = _flake8("--select", "POL", "--disable-noqa", ".", cwd=tmp_path)
+    assert {f[3] for f in _findings(shown.stdout, tmp_path)} == {"POL501"}
+
+
+@needs_flake8
+def test_a_configuration_poollint_cannot_use_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    _write(tmp_path, {"pyproject.toml": '[tool.poollint]\nselect = ["POL999"]\n', "db.py": PASSWORD_ONLY})
+    flake8 = _flake8("--select", "POL", ".", cwd=tmp_path)
+    [(path, line, col, code, message)] = _findings(flake8.stdout, tmp_path)
+    assert (path, line, col, code) == ("db.py", 1, 1, "POL904")
+    assert "pyproject.toml" in message and "POL999" in message
+    assert flake8.returncode == 1
+
+
+# -- the plugin class, without flake8 ---------------------------------------------------------
+
+
+def _lines(source: str):
+    return textwrap.dedent(source).lstrip("\n").splitlines(keepends=True)
+
+
+def test_the_plugin_yields_flake8s_zero_based_columns(tmp_path: Path) -> None:
+    lines = _lines(ECHO_AND_PASSWORD)
+    filename = str(tmp_path / "db.py")  # never written: the plugin reads the lines it is given
+    found = list(Plugin(ast.parse("".join(lines)), filename, lines).run())
+    assert [(line, col, text.split(" ", 1)[0], kind) for line, col, text, kind in found] == [
+        (3, lines[2].index("echo"), "POL305", Plugin),
+        (4, lines[3].index('"postgresql'), "POL501", Plugin),
+    ]
+    # poollint's own columns are 1-based.
+    assert [d.column for d in check_lines(filename, lines)] == [col + 1 for _, col, _, _ in found]
+
+
+def test_the_plugin_reads_flake8s_tree_for_pass_one(tmp_path: Path, monkeypatch) -> None:
+    lines = _lines(PASSWORD_ONLY)
+    tree = ast.parse("".join(lines))
+    seen = []
+    real = engine.read_facts
+
+    def spy(path, root, source=None, tree=None):  # type: ignore[no-untyped-def]
+        seen.append(tree)
+        return real(path, root, source, tree)
+
+    monkeypatch.setattr(engine, "read_facts", spy)
+    assert [d.code for d in check_lines(str(tmp_path / "db.py"), lines, tree)] == ["POL501"]
+    assert seen == [tree]
+
+
+def test_a_file_without_any_trigger_is_not_read_at_all(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(engine, "read_facts", lambda *args: pytest.fail("pass 1 ran"))
+    assert check_lines(str(tmp_path / "m.py"), _lines("def f():\n    return 1\n")) == []
+
+
+def test_a_bug_in_poollint_is_a_pol904_finding(tmp_path: Path, monkeypatch) -> None:
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a rule fell over")
+
+    monkeypatch.setattr(engine, "check_file", broken)
+    lines = _lines(PASSWORD_ONLY)
+    found = list(Plugin(ast.parse("".join(lines)), str(tmp_path / "db.py"), lines).run())
+    assert found == [(1, 0, "POL904 internal error while checking this file: RuntimeError: a rule fell over", Plugin)]
+
+
+def test_rules_flake8_would_not_show_are_not_run(tmp_path: Path) -> None:
+    lines = _lines(ECHO_AND_PASSWORD)
+    filename = str(tmp_path / "db.py")
+    assert [d.code for d in check_lines(filename, lines, wanted=lambda code: code != "POL305")] == ["POL501"]
+
+
+def test_nothing_is_done_when_flake8_shows_no_code_of_poollints(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(flake8_plugin, "_settings_for", lambda filename: pytest.fail("settings were read"))
+    lines = _lines(ECHO_AND_PASSWORD)
+    assert check_lines(str(tmp_path / "db.py"), lines, wanted=lambda code: code.startswith("E")) == []
+
+
+def test_flake8s_selection_is_read_from_its_options() -> None:
+    pytest.importorskip("flake8")
+    from flake8.api import legacy
+
+    options = legacy.get_style_guide(select=["POL5"], extend_ignore=["POL502"]).options
+    wanted = flake8_plugin._flake8_selection(options)
+    assert wanted is not None
+    assert (wanted("POL501"), wanted("POL305"), wanted("POL502")) == (True, False, False)
+
+
+def test_the_source_is_encoded_as_its_coding_line_says() -> None:
+    lines = ["# -*- coding: latin-1 -*-\n", "NAME = 'caf\u00e9'\n"]
+    assert source_bytes(lines) == "".join(lines).encode("latin-1")
+    assert source_bytes(["NAME = 'caf\u00e9'\n"]) == "NAME = 'caf\u00e9'\n".encode("utf-8")

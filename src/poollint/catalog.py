@@ -50,4 +50,5 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(code, enabled) for code, enable
     ("POL405", True),
     ("POL406", False),
     ("POL501", True),
+    ("POL905", False),
 ))

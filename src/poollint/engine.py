@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Type
 
 import libcst as cst
 
@@ -39,7 +39,7 @@ from poollint.deployment import (
 from poollint.facts import FactsError, ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.gate import SourceView
-from poollint.noqa import comment_noqa_lines, is_suppressed, noqa_lines
+from poollint.noqa import UNUSED_NOQA, FileNoqa, scan_comment_noqa, scan_noqa
 from poollint.parsing import parse_module
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
@@ -206,9 +206,15 @@ def check_file(
     if facts.is_deployment_file:
         return _check_deployment(result, source, facts.deploy, index, settings, rules)  # type: ignore[arg-type]
     all_rules = rules
+    if scan_noqa(source).exempts_everything:
+        return result  # `# poollint: noqa`: nothing in the file is reported
     rules = live_rules(source, facts.facts, all_rules, index)
     if not rules:
         return result
+    noqa_rule = next((rule for rule in all_rules if rule.CODE == UNUSED_NOQA), None)
+    # POL905 judges only codes of the rules that ran on this file: a noqa for
+    # a rule left out of this run is not known to be unused.
+    judged = frozenset(rule.CODE for rule in all_rules if rule is not noqa_rule) if noqa_rule else frozenset()
     try:
         module = parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -234,7 +240,7 @@ def check_file(
 
     try:
         for _round in range(MAX_FIX_ROUNDS):
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, noqa_rule, judged)
             fixes = [
                 d
                 for d in diagnostics
@@ -269,7 +275,7 @@ def check_file(
             # makes the values checkable), or take one out.
             rules = live_rules(current, module_facts, all_rules, index)
         else:
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, noqa_rule, judged)
     except RecursionError:
         result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to check"))
         return result
@@ -312,11 +318,11 @@ def _check_deployment(
             _file_diagnostic(INTERNAL_ERROR, f"internal error while checking this file: {type(exc).__name__}: {exc}")
         )
         return result
-    noqa = comment_noqa_lines(source)
+    noqa = scan_comment_noqa(source)
     seen = set()
     for diagnostic in sorted(ctx.reports, key=Diagnostic.sort_key):
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
-        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+        if key in seen or noqa.is_suppressed(diagnostic.line, diagnostic.code):
             continue
         seen.add(key)
         result.diagnostics.append(diagnostic)
@@ -411,26 +417,43 @@ def _run_rules(
     index: ProjectIndex,
     settings: object,
     rules: Sequence[Type[PoolRule]],
-    fix: FixRequest,
+    noqa_rule: Optional[Type[PoolRule]] = None,
+    judged: FrozenSet[str] = frozenset(),
 ) -> List[Diagnostic]:
     ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
     instances = [rule(ctx) for rule in rules]
     walk(module, *_dispatch_tables(ctx, instances))
-    if not ctx.reports:
+    if not ctx.reports and noqa_rule is None:
         return []
-    positions = Positions(module, source, facts.statements)
-    noqa = noqa_lines(source)
+    noqa = scan_noqa(source)
     diagnostics = []
     seen = set()
+    # (line, column, listed code) of each directive code that suppressed something.
+    used: Set[Tuple[int, int, str]] = set()
+    positions = Positions(module, source, facts.statements) if ctx.reports else None
     for report in ctx.reports:
-        diagnostic = _to_diagnostic(report, positions)
+        diagnostic = _to_diagnostic(report, positions)  # type: ignore[arg-type]
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
-        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+        if key in seen or _suppressed(noqa, diagnostic, used):
             continue
         seen.add(key)
         diagnostics.append(diagnostic)
+    if noqa_rule is not None:
+        for diagnostic in noqa_rule.unused_noqa(noqa, used, judged, module, source):  # type: ignore[attr-defined]
+            if not _suppressed(noqa, diagnostic, used):
+                diagnostics.append(diagnostic)
     diagnostics.sort(key=Diagnostic.sort_key)
     return diagnostics
+
+
+def _suppressed(noqa: FileNoqa, diagnostic: Diagnostic, used: Set[Tuple[int, int, str]]) -> bool:
+    found = noqa.suppressing(diagnostic.line, diagnostic.code)
+    if found is None:
+        return False
+    directive, codes = found
+    for code in codes:
+        used.add((directive.line, directive.column, code))
+    return True
 
 
 def _to_diagnostic(report: RawReport, positions: Positions) -> Diagnostic:

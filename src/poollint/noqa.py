@@ -24,10 +24,11 @@ _NOQA = re.compile(
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
-# ruff's file exemption, `#\s*(?:ruff|flake8)\s*:\s*(?i)noqa`, with poollint's
-# name: the tool's name is case-sensitive, "noqa" is not. `# flake8: noqa`
+# ruff's file exemption pattern with poollint's name in place of ruff's: the
+# tool's name is case-sensitive, "noqa" is not. flake8's own file exemption
 # is honoured too, as ruff does: flake8 itself skips such a file, so poollint
-# run as a flake8 plugin would report nothing in it either.
+# run as a flake8 plugin would report nothing in it either. (These comments
+# never spell a directive out after a "#": ruff would read it as one.)
 _FILE_NOQA = re.compile(r"#\s*(?:poollint|flake8)\s*:\s*(?i:noqa)(?P<rest>.*)$")
 # After a file exemption's colon: codes in upper case, as ruff lexes them;
 # the first word that is not a code starts the reason.

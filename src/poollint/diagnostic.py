@@ -78,6 +78,9 @@ class FixRequest:
 
     apply: bool = False
     unsafe: bool = False
+    # A baseline (baseline.Baseline): the findings it hides are not fixed,
+    # only the ones the run reports.
+    baseline: Optional[Any] = field(default=None, compare=False)
 
     def allows(self, safety: FixSafety) -> bool:
         return self.apply and (safety is FixSafety.SAFE or self.unsafe)

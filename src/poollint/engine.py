@@ -248,6 +248,8 @@ def check_file(
                 and fix.allows(d.fix_safety or FixSafety.UNSAFE)
                 and not (dropped and fix_key(d, module) in dropped)
             ]
+            if fixes and fix.baseline is not None:
+                fixes = _not_in_baseline(fixes, diagnostics, fix.baseline, path, settings, current)
             if not fixes:
                 break
             outcome = apply_fixes(module, fixes, path)
@@ -293,6 +295,20 @@ def check_file(
     if result.original is not None:
         result.fixed_source = module.bytes
     return result
+
+
+def _not_in_baseline(
+    fixes: List[Diagnostic], diagnostics: List[Diagnostic], baseline: object, path: Path, settings: object, source: bytes
+) -> List[Diagnostic]:
+    """The fixes of findings the baseline does not hide: --fix with --baseline
+    fixes what it reports and leaves the recorded findings' code alone."""
+    from poollint.baseline import relative_path
+
+    root = getattr(settings, "project_root", None)
+    if root is None:
+        return fixes
+    hidden = baseline.hidden_ids(relative_path(path, root), diagnostics, source)  # type: ignore[attr-defined]
+    return [d for d in fixes if id(d) not in hidden]
 
 
 def _check_deployment(

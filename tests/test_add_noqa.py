@@ -124,7 +124,8 @@ def test_lines_that_cannot_end_in_a_comment_use_the_line_where_they_end(project:
 
 
 def test_keeps_encoding_bom_and_line_endings(project: Path) -> None:
-    latin = "# -*- coding: latin-1 -*-\r\n" + BLOCKING.replace("\n", "\r\n").replace("return 1", "return 'caf\u00e9'")
+    latin = "# -*- coding: latin-1 -*-\r\n" + BLOCKING.replace("\n", "\r\n")
+    latin = latin.replace("return 1", "return 'caf\u00e9'")
     (project / "latin.py").write_bytes(latin.encode("latin-1"))
     bom = "\ufeff" + BLOCKING.replace("return 1", "return '\u00e9t\u00e9'")
     (project / "bom.py").write_bytes(bom.encode("utf-8"))
@@ -199,7 +200,12 @@ DEPLOYMENT = {
         "pool_recycle=1800, pool_pre_ping=True)\n"
         "SessionLocal = sessionmaker(engine)\n"
     ),
-    "app/deps.py": "from .db import SessionLocal\n\n\ndef get_db():\n    with SessionLocal() as db:\n        yield db\n",
+    "app/deps.py": (
+        "from .db import SessionLocal\n\n\n"
+        "def get_db():\n"
+        "    with SessionLocal() as db:\n"
+        "        yield db\n"
+    ),
     "app/main.py": (
         "from fastapi import Depends, FastAPI\n\nfrom .deps import get_db\n\napp = FastAPI()\n\n\n"
         '@app.get("/orders")\ndef orders(db=Depends(get_db)):\n    return db.execute("select 1").all()\n'

@@ -78,7 +78,8 @@ def test_the_file_is_sorted_one_finding_a_line_and_written_the_same_twice(projec
 def test_findings_moved_by_edits_above_them_stay_hidden(project: Path) -> None:
     (project / "app.py").write_text(HANDLER)
     invoke("--write-baseline", "baseline.json", ".")
-    shifted = '"""A module docstring."""\nimport os\n\n' + HANDLER.replace("async def", "def helper():\n    return os\n\n\nasync def")
+    helper = "def helper():\n    return os\n\n\nasync def"
+    shifted = '"""A module docstring."""\nimport os\n\n' + HANDLER.replace("async def", helper)
     (project / "app.py").write_text(shifted)
     assert invoke("--baseline", "baseline.json", ".").exit_code == 0
     # Re-indented (moved into a block): the same line, normalised.
@@ -140,7 +141,8 @@ def test_pruning_keeps_what_the_run_did_not_check(project: Path) -> None:
     (project / "app" / "views.py").write_text(HANDLER)
     (project / "scripts").mkdir()
     (project / "scripts" / "job.py").write_text(HANDLER)
-    (project / "db.py").write_text('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://db/app")\n')
+    engine = 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://db/app")\n'
+    (project / "db.py").write_text(engine)
     invoke("--write-baseline", "baseline.json", ".")
     before = json.loads((project / "baseline.json").read_text())["findings"]
     assert [(e["path"], e["code"]) for e in before] == [
@@ -263,7 +265,8 @@ def test_normalise(line: str, expected: str) -> None:
 def test_load_sums_entries_that_normalise_alike(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     entry = {"path": "a.py", "code": "POL101", "count": 1}
-    path.write_text(json.dumps({"version": 1, "findings": [{**entry, "source": "x  =  1"}, {**entry, "source": "x = 1"}]}))
+    findings = [{**entry, "source": "x  =  1"}, {**entry, "source": "x = 1"}]
+    path.write_text(json.dumps({"version": 1, "findings": findings}))
     assert Baseline.load(path).counts == {"a.py": {("POL101", "x = 1"): 2}}
     path.write_text("\ufeff" + json.dumps({"version": 1, "findings": []}))  # written by an editor with a BOM
     assert Baseline.load(path).counts == {}

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from poollint.deployment import GUNICORN, PIPFILE, PYPROJECT, REQUIREMENTS, deployment_kind
+from poollint.deployment import GUNICORN, LOCK_KINDS, PIPFILE, PYPROJECT, REQUIREMENTS, deployment_kind
 from poollint.diagnostic import FILE_CODES, Diagnostic, FileResult
 from poollint.noqa import UNUSED_NOQA, comment_layout, with_codes_added
 from poollint.writer import WriteError, write_atomic
@@ -83,7 +83,11 @@ def _add_to_file(path: Path, diagnostics: List[Diagnostic], reason: str, outcome
     else:
         editor = None
     if editor is None:
-        why = "a lock file is regenerated: a comment in it would not last (use a baseline)"
+        if kind in LOCK_KINDS:
+            why = "a lock file is regenerated: a comment in it would not last (use a baseline)"
+        else:
+            # Dockerfiles take `#` only at the start of a line, Procfiles none.
+            why = "this kind of file cannot end a line with a comment"
         outcome.skipped.extend((path, d, why) for d in diagnostics)
         return
     try:

@@ -224,7 +224,7 @@ def _adoption_options(
         raise UsageProblem(str(exc)) from None
 
 
-def _apply_baseline(result: RunResult, settings, rules, baseline, write_baseline) -> None:  # type: ignore[no-untyped-def]
+def _apply_baseline(result: RunResult, settings, rules, baseline, write_baseline):  # type: ignore[no-untyped-def]
     from poollint.baseline import BaselineError, apply_baseline
     from poollint.baseline import summary as baseline_summary
 

@@ -206,8 +206,9 @@ def check_file(
     if facts.is_deployment_file:
         return _check_deployment(result, source, facts.deploy, index, settings, rules)  # type: ignore[arg-type]
     all_rules = rules
-    if scan_noqa(source).exempts_everything:
-        return result  # `# poollint: noqa`: nothing in the file is reported
+    noqa: Optional[FileNoqa] = scan_noqa(source)
+    if noqa.exempts_everything:  # type: ignore[union-attr]
+        return result  # a blanket file exemption: nothing in the file is reported
     rules = live_rules(source, facts.facts, all_rules, index)
     if not rules:
         return result
@@ -240,7 +241,10 @@ def check_file(
 
     try:
         for _round in range(MAX_FIX_ROUNDS):
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, noqa_rule, judged)
+            diagnostics = _run_rules(
+                path, module, current, module_facts, index, settings, rules, noqa_rule, judged, noqa
+            )
+            noqa = None  # read again from what the next round checks
             fixes = [
                 d
                 for d in diagnostics
@@ -298,7 +302,12 @@ def check_file(
 
 
 def _not_in_baseline(
-    fixes: List[Diagnostic], diagnostics: List[Diagnostic], baseline: object, path: Path, settings: object, source: bytes
+    fixes: List[Diagnostic],
+    diagnostics: List[Diagnostic],
+    baseline: object,
+    path: Path,
+    settings: object,
+    source: bytes,
 ) -> List[Diagnostic]:
     """The fixes of findings the baseline does not hide: --fix with --baseline
     fixes what it reports and leaves the recorded findings' code alone."""
@@ -435,13 +444,16 @@ def _run_rules(
     rules: Sequence[Type[PoolRule]],
     noqa_rule: Optional[Type[PoolRule]] = None,
     judged: FrozenSet[str] = frozenset(),
+    noqa: Optional[FileNoqa] = None,
 ) -> List[Diagnostic]:
+    """The findings of one walk; `noqa` is scan_noqa(source) when already read."""
     ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
     instances = [rule(ctx) for rule in rules]
     walk(module, *_dispatch_tables(ctx, instances))
     if not ctx.reports and noqa_rule is None:
         return []
-    noqa = scan_noqa(source)
+    if noqa is None:
+        noqa = scan_noqa(source)
     diagnostics = []
     seen = set()
     # (line, column, listed code) of each directive code that suppressed something.

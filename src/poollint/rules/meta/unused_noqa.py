@@ -16,7 +16,8 @@ class UnusedNoqa(PoolRule):
     ## What it does
     Flags the poollint codes of a `# noqa: POL101` comment, or of a
     `# poollint: noqa: POL101` file exemption, that suppress nothing: no
-    finding of that rule is reported there any more.
+    finding of that rule is reported there any more. Python files only: a
+    noqa comment in a requirement or TOML file is not judged.
 
     Only codes of rules that ran on the file are judged. A code of a rule
     left out of this run (not selected, opt-in, or ignored for the file by

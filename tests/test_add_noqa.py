@@ -158,6 +158,7 @@ def test_files_that_cannot_take_a_comment_are_listed(project: Path) -> None:
     assert "1 finding could not take a noqa comment (listed above): poollint could not check the file." in (
         result.stderr
     )
+    assert invoke("--add-noqa", "--exit-zero", ".").exit_code == 0
 
 
 def test_a_read_only_file_is_reported_not_crashed_on(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

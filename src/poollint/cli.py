@@ -101,7 +101,8 @@ class _CheckCommand(click.Command):
 @click.option(
     "--add-noqa",
     metavar="[=REASON]",
-    help="Add `# noqa: CODES [REASON]` to every line with a finding, instead of reporting it.",
+    help="Add `# noqa: CODES` to every line with a finding instead of reporting it; "
+    "--add-noqa=REASON writes REASON after the codes.",
 )
 @click.option(
     "--baseline",
@@ -181,7 +182,7 @@ def check(
     if baseline is not None or write_baseline is not None:
         _apply_baseline(result, settings, rules, baseline, write_baseline)
     if add_noqa is not None:
-        _add_noqa(result, add_noqa)
+        _add_noqa(result, add_noqa, exit_zero)
     if diff:
         _print_diffs(result)
         pending = sum(f.fixed for f in result.files)
@@ -236,12 +237,12 @@ def _apply_baseline(result: RunResult, settings, rules, baseline, write_baseline
         click.echo(line, err=True)
 
 
-def _add_noqa(result: RunResult, reason: str) -> None:
+def _add_noqa(result: RunResult, reason: str, exit_zero: bool) -> None:
     """Comment the findings away, list the ones that cannot be, and exit."""
     from poollint.add_noqa import add_noqa, summary as noqa_summary
 
     outcome = add_noqa(result.files, reason)
-    left = {(id(d)) for _, d, _ in outcome.skipped}
+    left = {id(d) for _, d, _ in outcome.skipped}
     for file_result in result.files:
         file_result.diagnostics = [d for d in file_result.diagnostics if id(d) in left]
     for line in finding_lines(result):
@@ -250,7 +251,7 @@ def _add_noqa(result: RunResult, reason: str) -> None:
         click.echo(line, err=True)
     if result.internal_error:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if result.diagnostics else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if result.diagnostics and not exit_zero else EXIT_CLEAN)
 
 
 @main.command()

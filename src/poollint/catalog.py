@@ -53,4 +53,5 @@ CATALOG: Tuple[RuleEntry, ...] = tuple(RuleEntry(*row) for row in (
     ("POL405", True, 'sync-sessionmaker-for-async-engine', 'Use `async_sessionmaker`'),
     ("POL406", False, 'lazy-load-in-async-app', None),
     ("POL501", True, 'credentials-in-url', None),
+    ("POL905", False, 'unused-noqa', 'Remove the unused codes'),
 ))

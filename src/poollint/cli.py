@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import click
 
@@ -21,6 +21,9 @@ from poollint.output import OutputError, OutputOptions, choose_reporter, emit, o
 from poollint.parallel import JobsError, parse_jobs
 from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
+
+if TYPE_CHECKING:
+    from poollint.baseline import Baseline
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -62,7 +65,21 @@ def main() -> None:
     """poollint: find the FastAPI + SQLAlchemy code that exhausts, leaks or blocks the database pool."""
 
 
-@main.command()
+class _CheckCommand(click.Command):
+    """`--add-noqa` takes a reason only as `--add-noqa=REASON`, as ruff's does:
+    a bare `--add-noqa` must not take the path after it for its reason."""
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        args = list(args)
+        for position, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg == "--add-noqa":
+                args[position] = "--add-noqa="
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=_CheckCommand)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--fix", is_flag=True, help="Apply the safe fixes.")
 @click.option("--unsafe-fixes", is_flag=True, default=None, help="Also apply (and count as fixable) unsafe fixes.")
@@ -86,6 +103,23 @@ def main() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help=f"Where to keep the cache (default: {CACHE_DIR_NAME} at the project root; also ${CACHE_DIR_ENV}).",
 )
+@click.option(
+    "--add-noqa",
+    metavar="[=REASON]",
+    help="Add `# noqa: CODES` to every line with a finding instead of reporting it; "
+    "--add-noqa=REASON writes REASON after the codes.",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Report only the findings this baseline file does not record.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Record the findings in this baseline file (with --baseline: only the ones still there).",
+)
 @_jobs_option
 @output_options
 def check(
@@ -104,11 +138,15 @@ def check(
     show_settings: bool,
     no_cache: bool,
     cache_dir: Optional[Path],
+    add_noqa: Optional[str],
+    baseline_path: Optional[Path],
+    write_baseline: Optional[Path],
     jobs: int,
     output: OutputOptions,
 ) -> None:
     """Check PATHS (default: the current directory)."""
     targets: List[Path] = list(paths) or [Path(".")]
+    baseline = _adoption_options(add_noqa, baseline_path, write_baseline, fix=fix, diff=diff)
     try:
         settings = load_settings(
             targets[0],
@@ -135,7 +173,9 @@ def check(
         _print_settings(settings, rules, files)
         sys.exit(EXIT_CLEAN)
 
-    request = FixRequest(apply=fix or diff, unsafe=settings.unsafe_fixes, describe=reporter.needs_edits and not diff)
+    request = FixRequest(
+        apply=fix or diff, unsafe=settings.unsafe_fixes, describe=reporter.needs_edits and not diff, baseline=baseline
+    )
     try:
         cache = None
         if not no_cache:
@@ -146,6 +186,10 @@ def check(
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
+    if baseline is not None or write_baseline is not None:
+        _apply_baseline(result, settings, rules, baseline, write_baseline)
+    if add_noqa is not None:
+        _add_noqa(result, add_noqa, exit_zero)
     if diff:
         for warning in [w for f in result.files for w in f.warnings] + result.warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -155,6 +199,63 @@ def check(
         sys.exit(EXIT_ERROR if result.internal_error else (EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN))
 
     sys.exit(emit(result, reporter, output, fixing=fix, unsafe_fixes=settings.unsafe_fixes, exit_zero=exit_zero))
+
+
+def _adoption_options(
+    add_noqa: Optional[str], baseline_path: Optional[Path], write_baseline: Optional[Path], *, fix: bool, diff: bool
+) -> Optional["Baseline"]:
+    """Check --add-noqa, --baseline and --write-baseline; the baseline to apply."""
+    from poollint.add_noqa import check_reason
+    from poollint.baseline import Baseline, BaselineError
+
+    if add_noqa is not None:
+        if fix or diff:
+            raise UsageProblem(f"--add-noqa cannot be used with {'--fix' if fix else '--diff'}")
+        if write_baseline is not None:
+            raise UsageProblem("--add-noqa cannot be used with --write-baseline")
+        problem = check_reason(add_noqa)
+        if problem:
+            raise UsageProblem(problem)
+    if write_baseline is not None and diff:
+        raise UsageProblem("--write-baseline cannot be used with --diff")
+    if baseline_path is None:
+        return None
+    try:
+        return Baseline.load(baseline_path)
+    except BaselineError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _apply_baseline(result: RunResult, settings, rules, baseline, write_baseline):  # type: ignore[no-untyped-def]
+    from poollint.baseline import BaselineError, apply_baseline
+    from poollint.baseline import summary as baseline_summary
+
+    try:
+        outcome = apply_baseline(result, settings, rules, baseline, write_baseline)
+    except BaselineError as exc:
+        raise UsageProblem(str(exc)) from None
+    for line in baseline_summary(outcome, baseline, write_baseline):
+        click.echo(line, err=True)
+
+
+def _add_noqa(result: RunResult, reason: str, exit_zero: bool) -> None:
+    """Comment the findings away, list the ones that cannot be, and exit."""
+    from poollint.add_noqa import add_noqa, summary as noqa_summary
+    from poollint.reporters.concise import finding_lines
+
+    for warning in [w for f in result.files for w in f.warnings] + result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    outcome = add_noqa(result.files, reason)
+    left = {id(d) for _, d, _ in outcome.skipped}
+    for file_result in result.files:
+        file_result.diagnostics = [d for d in file_result.diagnostics if id(d) in left]
+    for line in finding_lines(result):
+        click.echo(line)
+    for line in noqa_summary(outcome):
+        click.echo(line, err=True)
+    if result.internal_error:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if result.diagnostics and not exit_zero else EXIT_CLEAN)
 
 
 @main.command()

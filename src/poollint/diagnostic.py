@@ -91,6 +91,9 @@ class FixRequest:
     # Describe each finding's fix as text edits (Diagnostic.edits), for the
     # reports that carry them (json, sarif); costs a little codegen per fix.
     describe: bool = False
+    # A baseline (baseline.Baseline): the findings it hides are not fixed,
+    # only the ones the run reports.
+    baseline: Optional[Any] = field(default=None, compare=False)
 
     def allows(self, safety: FixSafety) -> bool:
         return self.apply and (safety is FixSafety.SAFE or self.unsafe)

@@ -11,7 +11,7 @@ import ast
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Type
 
 import libcst as cst
 
@@ -40,7 +40,7 @@ from poollint.deployment import (
 from poollint.facts import FactsError, ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.gate import SourceView
-from poollint.noqa import comment_noqa_lines, is_suppressed, noqa_lines
+from poollint.noqa import UNUSED_NOQA, FileNoqa, scan_comment_noqa, scan_noqa
 from poollint.parsing import parse_module
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
@@ -220,9 +220,19 @@ def check_file(
     if facts.is_deployment_file:
         return _check_deployment(result, source, facts.deploy, index, settings, rules)  # type: ignore[arg-type]
     all_rules = rules
+    # Without apply_noqa no directive counts, in any round (fixed_noqa: None
+    # means the next round reads the directives of its own source again).
+    fixed_noqa: Optional[FileNoqa] = None if apply_noqa else FileNoqa()
+    noqa: Optional[FileNoqa] = scan_noqa(source) if apply_noqa else fixed_noqa
+    if noqa.exempts_everything:  # type: ignore[union-attr]
+        return result  # a blanket file exemption: nothing in the file is reported
     rules = live_rules(source, facts.facts, all_rules, index)
     if not rules:
         return result
+    noqa_rule = next((rule for rule in all_rules if rule.CODE == UNUSED_NOQA), None)
+    # POL905 judges only codes of the rules that ran on this file: a noqa for
+    # a rule left out of this run is not known to be unused.
+    judged = frozenset(rule.CODE for rule in all_rules if rule is not noqa_rule) if noqa_rule else frozenset()
     try:
         module = parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -248,7 +258,10 @@ def check_file(
 
     try:
         for _round in range(MAX_FIX_ROUNDS):
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix, apply_noqa)
+            diagnostics = _run_rules(
+                path, module, current, module_facts, index, settings, rules, fix, noqa_rule, judged, noqa
+            )
+            noqa = fixed_noqa  # read again from what the next round checks
             fixes = [
                 d
                 for d in diagnostics
@@ -256,6 +269,8 @@ def check_file(
                 and fix.allows(d.fix_safety or FixSafety.UNSAFE)
                 and not (dropped and fix_key(d, module) in dropped)
             ]
+            if fixes and fix.baseline is not None:
+                fixes = _not_in_baseline(fixes, diagnostics, fix.baseline, path, settings, current)
             if not fixes:
                 break
             outcome = apply_fixes(module, fixes, path)
@@ -285,7 +300,9 @@ def check_file(
             # makes the values checkable), or take one out.
             rules = live_rules(current, module_facts, all_rules, index)
         else:
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix, apply_noqa)
+            diagnostics = _run_rules(
+                path, module, current, module_facts, index, settings, rules, fix, noqa_rule, judged, fixed_noqa
+            )
     except RecursionError:
         result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to check"))
         return result
@@ -340,6 +357,25 @@ def fix_one(
     return None
 
 
+def _not_in_baseline(
+    fixes: List[Diagnostic],
+    diagnostics: List[Diagnostic],
+    baseline: object,
+    path: Path,
+    settings: object,
+    source: bytes,
+) -> List[Diagnostic]:
+    """The fixes of findings the baseline does not hide: --fix with --baseline
+    fixes what it reports and leaves the recorded findings' code alone."""
+    from poollint.baseline import relative_path
+
+    root = getattr(settings, "project_root", None)
+    if root is None:
+        return fixes
+    hidden = baseline.hidden_ids(relative_path(path, root), diagnostics, source)  # type: ignore[attr-defined]
+    return [d for d in fixes if id(d) not in hidden]
+
+
 def _check_deployment(
     result: FileResult,
     source: bytes,
@@ -363,11 +399,11 @@ def _check_deployment(
             _file_diagnostic(INTERNAL_ERROR, f"internal error while checking this file: {type(exc).__name__}: {exc}")
         )
         return result
-    noqa = comment_noqa_lines(source)
+    noqa = scan_comment_noqa(source)
     seen = set()
     for diagnostic in sorted(ctx.reports, key=Diagnostic.sort_key):
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
-        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+        if key in seen or noqa.is_suppressed(diagnostic.line, diagnostic.code):
             continue
         seen.add(key)
         result.diagnostics.append(diagnostic)
@@ -463,21 +499,27 @@ def _run_rules(
     settings: object,
     rules: Sequence[Type[PoolRule]],
     fix: FixRequest,
-    apply_noqa: bool = True,
+    noqa_rule: Optional[Type[PoolRule]] = None,
+    judged: FrozenSet[str] = frozenset(),
+    noqa: Optional[FileNoqa] = None,
 ) -> List[Diagnostic]:
+    """The findings of one walk; `noqa` is scan_noqa(source) when already read."""
     ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
     instances = [rule(ctx) for rule in rules]
     walk(module, *_dispatch_tables(ctx, instances))
-    if not ctx.reports:
+    if not ctx.reports and noqa_rule is None:
         return []
-    positions = Positions(module, source, facts.statements)
-    noqa = noqa_lines(source) if apply_noqa else {}
+    if noqa is None:
+        noqa = scan_noqa(source)
     diagnostics = []
     seen = set()
+    # (line, column, listed code) of each directive code that suppressed something.
+    used: Set[Tuple[int, int, str]] = set()
+    positions = Positions(module, source, facts.statements) if ctx.reports else None
     for report in ctx.reports:
-        diagnostic = _to_diagnostic(report, positions)
+        diagnostic = _to_diagnostic(report, positions)  # type: ignore[arg-type]
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
-        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+        if key in seen or _suppressed(noqa, diagnostic, used):
             continue
         seen.add(key)
         if fix.describe and report.fix is not None:
@@ -485,8 +527,22 @@ def _run_rules(
 
             diagnostic.edits = describe_fix(report.fix, module, positions, report.hints)
         diagnostics.append(diagnostic)
+    if noqa_rule is not None:
+        for diagnostic in noqa_rule.unused_noqa(noqa, used, judged, module, source):  # type: ignore[attr-defined]
+            if not _suppressed(noqa, diagnostic, used):
+                diagnostics.append(diagnostic)
     diagnostics.sort(key=Diagnostic.sort_key)
     return diagnostics
+
+
+def _suppressed(noqa: FileNoqa, diagnostic: Diagnostic, used: Set[Tuple[int, int, str]]) -> bool:
+    found = noqa.suppressing(diagnostic.line, diagnostic.code)
+    if found is None:
+        return False
+    directive, codes = found
+    for code in codes:
+        used.add((directive.line, directive.column, code))
+    return True
 
 
 def _to_diagnostic(report: RawReport, positions: Positions) -> Diagnostic:

@@ -41,9 +41,19 @@ def _comments(node: cst.CSTNode) -> Counter:
     return collector.comments
 
 
+# A fix aimed at a comment itself (POL905 taking an unused code out of a noqa
+# directive) changes that comment on purpose; the downgrade below is for
+# comments that a rewrite of the code around them would lose by accident.
+_COMMENT_NODES = (cst.Comment, cst.TrailingWhitespace, cst.EmptyLine)
+
+
 def effective_safety(fix: Fix) -> FixSafety:
     """The rule's safety, downgraded to unsafe when the fix would drop a comment."""
-    if fix.safety is FixSafety.SAFE and _comments(fix.node) - _comments(fix.replacement):
+    if (
+        fix.safety is FixSafety.SAFE
+        and not isinstance(fix.node, _COMMENT_NODES)
+        and _comments(fix.node) - _comments(fix.replacement)
+    ):
         return FixSafety.UNSAFE
     return fix.safety
 

@@ -129,6 +129,9 @@ class PoolRule(cst.BatchableCSTVisitor):
     # PoolSettings fields (`{"max_connections": 100}`) the rule's examples and
     # docstring blocks run with, for a rule that says nothing unconfigured.
     EXAMPLE_POOL_SETTINGS: ClassVar[Mapping[str, object]] = {}
+    # Codes of other rules the examples and docstring blocks run with, for a
+    # rule about what others report (POL905 judges their noqa comments).
+    EXAMPLE_RULES: ClassVar[Tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
     # Whether the rule needs the project's deployment files (deployment.py) in

@@ -34,6 +34,9 @@ class Diagnostic:
     fix: Optional[Any] = field(default=None, compare=False, repr=False)
     # Set when the fix exists but was withheld (e.g. unsafe without --unsafe-fixes).
     fix_safety: Optional[FixSafety] = None
+    # The code ruff reports this very call with (ASYNC251...), when it does:
+    # left to ruff where the project's ruff configuration selects it (ruff_config.py).
+    ruff_code: Optional[str] = field(default=None, compare=False, repr=False)
 
     @property
     def fixable(self) -> bool:

@@ -44,6 +44,7 @@ from poollint.parsing import parse_module
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
 from poollint.rule import PoolRule
+from poollint.ruff_noqa import RuffSuppressions
 from poollint.walk import walk
 
 # Fixes may enable or disable each other (an `async def` turned into `def`
@@ -420,12 +421,15 @@ def _run_rules(
         return []
     positions = Positions(module, source, facts.statements)
     noqa = noqa_lines(source)
+    ruff_noqa = RuffSuppressions(source, noqa)
     diagnostics = []
     seen = set()
     for report in ctx.reports:
         diagnostic = _to_diagnostic(report, positions)
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
         if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+            continue
+        if not ruff_noqa.admit(diagnostic, report):
             continue
         seen.add(key)
         diagnostics.append(diagnostic)

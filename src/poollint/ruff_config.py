@@ -17,7 +17,9 @@ directory at or above it holding `.ruff.toml`, `ruff.toml` or a
 starts afresh, `extend-select` adds, `ignore` and `extend-ignore` remove, the
 more specific selector wins and an ignore wins a tie (`ALL` < `ASYNC` <
 `ASYNC2` < `ASYNC25` < `ASYNC251`); `[lint]` keys win over the deprecated
-top-level ones. `per-file-ignores` (and `extend-per-file-ignores`, `!`
+top-level ones. Without any `select`, ruff's default rule set applies: since
+ruff 0.16 it holds ASYNC210, ASYNC220-ASYNC222, ASYNC230 and ASYNC251, before
+none; poollint counts on it only where `required-version` rules out older ruffs. `per-file-ignores` (and `extend-per-file-ignores`, `!`
 negation), `exclude`/`extend-exclude`/`lint.exclude` (with ruff's default
 excludes) and `include` are honoured, each pattern relative to the file that
 defines it. Not read: ruff's user-level configuration (~/.config/ruff), options
@@ -106,6 +108,13 @@ DEFAULT_EXCLUDE = (
     "site-packages",
     "venv",
 )
+# What ruff selects when no `select` is given. Up to 0.15 its default rule set
+# held no ASYNC rule; 0.16 grew it to include these (ruff's "Default Rules"
+# page; checked on 0.17.6). Which one a project runs is known only from
+# `required-version`; without it poollint takes the smaller set, so that a
+# project on an older ruff keeps its findings.
+DEFAULT_ASYNC_SINCE_0_16 = frozenset({"ASYNC210", "ASYNC220", "ASYNC221", "ASYNC222", "ASYNC230", "ASYNC251"})
+_VERSION = re.compile(r"^\s*(?P<op>===|==|>=|~=|>)?\s*v?(?P<major>\d+)\.(?P<minor>\d+)")
 # A longer `extend` chain than this is taken for a cycle.
 _MAX_EXTEND = 32
 _SELECTOR = re.compile(r"^(?:ALL|[A-Z]+[0-9]*)$")
@@ -298,6 +307,12 @@ class _Layer:
             raise RuffConfigError(f"{self.path}: 'lint.exclude' must be a list of strings")
         return tuple((self.base, pattern) for pattern in value)
 
+    def required_version(self) -> Optional[str]:
+        value = self.top.get("required-version")
+        if value is not None and not isinstance(value, str):
+            raise RuffConfigError(f"{self.path}: 'required-version' must be a string")
+        return value
+
     def extend(self) -> Optional[Path]:
         value = self.top.get("extend")
         if value is None:
@@ -323,7 +338,10 @@ def load_ruff_config(path: Path) -> RuffConfig:
         chain.append(layer)
         current = layer.extend()
     layers = list(reversed(chain))  # the base first, as ruff combines them
-    selected = _selected([layer.selection() for layer in layers])
+    required = [layer.required_version() for layer in layers]
+    version = next((value for value in reversed(required) if value is not None), None)
+    default = DEFAULT_ASYNC_SINCE_0_16 if _at_least_0_16(version) else frozenset()
+    selected = _selected([layer.selection() for layer in layers], default)
 
     per_file: Tuple[Tuple[Path, str, bool, FrozenSet[str]], ...] = ()
     exclude: Tuple[_Pattern, ...] = tuple((path.parent, pattern) for pattern in DEFAULT_EXCLUDE)
@@ -371,15 +389,27 @@ def _selects(selector: str, code: str) -> bool:
     return selector.startswith("ASYNC") and code.startswith(selector)
 
 
-def _selected(selections: Sequence[_Selection]) -> FrozenSet[str]:
+def _at_least_0_16(required: Optional[str]) -> bool:
+    """Whether ruff's `required-version` (`>=0.16`, `==0.17.6`, `0.16.2`...)
+    rules out every ruff before 0.16; a range with several parts counts by
+    its first."""
+    if required is None:
+        return False
+    match = _VERSION.match(required.split(",", 1)[0])
+    if match is None or match.group("op") not in (None, "==", ">=", "~=", ">", "==="):
+        return False
+    return (int(match.group("major")), int(match.group("minor"))) >= (0, 16)
+
+
+def _selected(selections: Sequence[_Selection], default: FrozenSet[str] = frozenset()) -> FrozenSet[str]:
     """ruff's resolution of the enabled rules, restricted to OVERLAP_CODES.
 
     Within one file's selection, selectors apply from the least specific to
     the most, ignores after selects at each level; a `select` starts afresh
     from what the file's own selectors say, otherwise the changes apply to
-    what the base configuration (or ruff's default, no ASYNC rule) enabled.
+    what the base configuration (or ruff's default rule set) enabled.
     """
-    enabled: set = set()
+    enabled: set = set(default)
     carried_ignores: Tuple[str, ...] = ()
     for selection in selections:
         updates: Dict[str, bool] = {}

@@ -240,3 +240,24 @@ def test_ruff_and_poollint_together_report_every_call_once(tmp_path: Path, confi
     # Both report a call only where poollint brings its fix.
     assert ruff & ours == fixable & ruff
     assert not (ruff | ours) & _marked("none"), "a call silenced with # noqa for ruff"
+
+
+def test_the_ruff_page_is_generated_and_up_to_date() -> None:
+    from poollint.rules import ALL_RULES
+    from poollint.ruledocs import GENERATED, RUFF_PAGE, generated_ruff_page
+
+    root = Path(__file__).resolve().parent.parent
+    text = generated_ruff_page()
+    assert (root / RUFF_PAGE).read_text(encoding="utf-8") == text, "run: python scripts/document_rules.py"
+    assert text.startswith(GENERATED)
+    for rule in ALL_RULES:
+        assert f"| [{rule.CODE}](rules/{rule.CODE}.md) | {rule.NAME} |" in text
+    assert "Running beside ruff" in (root / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_snippet_leaves_ruffs_calls_to_ruff(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Running beside ruff\n", 1)[1].split("\n## ", 1)[0]
+    snippet = re.search(r"```toml\n(.*?)```", section, re.DOTALL).group(1)  # type: ignore[union-attr]
+    root = _project(tmp_path, {"pyproject.toml": snippet})
+    assert _lines(root, _check(root)) == _marked("both", "poollint")

@@ -278,6 +278,7 @@ def test_nearest_config_is_none_without_any(tmp_path: Path) -> None:
         ({"ruff.toml": 'extend = "ruff.toml"\n'}, "chain loops"),
         ({"ruff.toml": 'lint = 3\n'}, "'lint' must be a table"),
         ({"ruff.toml": '[lint]\nselect = ["ASYNC"]\nper-file-ignores = ["x.py"]\n'}, "must be a table"),
+        ({"ruff.toml": '[lint.per-file-ignores]\n"x.py" = ["ASYNC9"]\n'}, "selector ruff does not know: 'ASYNC9'"),
     ],
 )
 def test_a_configuration_ruff_refuses_is_an_error_naming_the_file(tmp_path: Path, files, cause: str) -> None:
@@ -320,3 +321,38 @@ def test_each_configuration_is_read_once_per_run(tmp_path: Path, monkeypatch: py
     for name in ("a/x.py", "b/x.py", "a/y.py"):
         assert lookup.codes_for(root / name) == ALL
     assert loads == [root / "ruff.toml"]
+
+
+@pytest.mark.parametrize(
+    "required, newer",
+    [
+        (">=0.16", True),
+        (">=0.16.0,<0.18", True),
+        ("==0.17.6", True),
+        ("0.16.2", True),
+        ("~=0.17", True),
+        (">0.16", True),
+        (">=0.15.9", False),
+        ("==0.15", False),
+        ("<0.18", False),
+        ("!=0.15.0", False),
+        ("", False),
+        ("latest", False),
+    ],
+)
+def test_required_version_decides_ruffs_default_rule_set(tmp_path: Path, required: str, newer: bool) -> None:
+    root = _project(tmp_path, {"ruff.toml": f'required-version = "{required}"\n', "x.py": PROBE})
+    assert _poollint_codes(root, "x.py") == (DEFAULT_0_16 if newer else frozenset())
+
+
+def test_each_directory_above_is_looked_at_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import poollint.ruff_config as ruff_config
+
+    names = [f"pkg{i}/sub/x.py" for i in range(5)]
+    root = _project(tmp_path, {"pyproject.toml": '[tool.ruff.lint]\nselect = ["ASYNC"]\n', **{n: PROBE for n in names}})
+    reads = []
+    original = ruff_config._read
+    monkeypatch.setattr(ruff_config, "_read", lambda path: reads.append(path) or original(path))
+    lookup = RuffLookup()
+    assert all(lookup.codes_for(root / name) == ALL for name in names)
+    assert reads.count(root / "pyproject.toml") == 2  # is it ruff's? then the configuration itself

@@ -19,11 +19,15 @@ more specific selector wins and an ignore wins a tie (`ALL` < `ASYNC` <
 `ASYNC2` < `ASYNC25` < `ASYNC251`); `[lint]` keys win over the deprecated
 top-level ones. Without any `select`, ruff's default rule set applies: since
 ruff 0.16 it holds ASYNC210, ASYNC220-ASYNC222, ASYNC230 and ASYNC251, before
-none; poollint counts on it only where `required-version` rules out older ruffs. `per-file-ignores` (and `extend-per-file-ignores`, `!`
-negation), `exclude`/`extend-exclude`/`lint.exclude` (with ruff's default
-excludes) and `include` are honoured, each pattern relative to the file that
-defines it. Not read: ruff's user-level configuration (~/.config/ruff), options
-given to ruff on its command line, .gitignore, and selectors of other linters.
+that none; poollint counts on it only where `required-version` rules out older
+ruffs. `per-file-ignores` (and `extend-per-file-ignores`, `!` negation),
+`exclude`/`extend-exclude`/`lint.exclude` (with ruff's default excludes) and
+`include` are honoured, each pattern relative to the file that defines it.
+
+Not read: ruff's user-level configuration (~/.config/ruff), options given to
+ruff on its command line, .gitignore, and selectors of other linters. A
+project without any ruff configuration may not run ruff at all: nothing is
+left to ruff there.
 
 A configuration that cannot be read (invalid TOML, a value of the wrong type, a
 missing `extend` target, an ASYNC selector ruff does not know) is one ruff
@@ -189,7 +193,7 @@ def _matches(pattern: str, base: Path, path: Path) -> bool:
         relative: Optional[str] = path.relative_to(base).as_posix()
     except ValueError:
         relative = None
-    return path_matches_glob(pattern, relative, path.name) or fnmatch.fnmatchcase(path.name, pattern)
+    return path_matches_glob(pattern, relative, path.name)
 
 
 # --------------------------------------------------------------------------- finding
@@ -200,17 +204,39 @@ def _has_ruff_table(path: Path) -> bool:
     return isinstance(tool, dict) and "ruff" in tool
 
 
-def nearest_ruff_config(directory: Path) -> Optional[Path]:
-    """The configuration ruff uses for files in `directory`, looking up from it."""
-    directory = Path(os.path.abspath(directory))
-    for candidate_dir in (directory, *directory.parents):
-        for name in CONFIG_NAMES:
-            candidate = candidate_dir / name
-            if not candidate.is_file():
-                continue
-            if name != "pyproject.toml" or _has_ruff_table(candidate):
-                return candidate
+def _config_in(directory: Path) -> Optional[Path]:
+    for name in CONFIG_NAMES:
+        candidate = directory / name
+        if candidate.is_file() and (name != "pyproject.toml" or _has_ruff_table(candidate)):
+            return candidate
     return None
+
+
+def nearest_ruff_config(
+    directory: Path, memo: Optional[Dict[Path, Union[Path, None, RuffConfigError]]] = None
+) -> Optional[Path]:
+    """The configuration ruff uses for files in `directory`, looking up from
+    it; `memo` keeps each directory's answer for the next lookup."""
+    memo = {} if memo is None else memo
+    directory = Path(os.path.abspath(directory))
+    visited = []
+    found: Union[Path, None, RuffConfigError] = None
+    for candidate_dir in (directory, *directory.parents):
+        if candidate_dir in memo:
+            found = memo[candidate_dir]
+            break
+        visited.append(candidate_dir)
+        try:
+            found = _config_in(candidate_dir)
+        except RuffConfigError as exc:
+            found = exc
+        if found is not None:
+            break
+    for seen in visited:
+        memo[seen] = found
+    if isinstance(found, RuffConfigError):
+        raise found
+    return found
 
 
 # --------------------------------------------------------------------------- reading
@@ -266,11 +292,16 @@ class _Layer:
     def selectors(self, key: str) -> Optional[Tuple[str, ...]]:
         found = self.strings(key)
         for selector in found or ():
-            if not _SELECTOR.match(selector) or (
-                selector.startswith("ASYNC") and not any(code.startswith(selector) for code in _KNOWN_ASYNC_CODES)
-            ):
-                raise RuffConfigError(f"{self.path}: {key!r} has a selector ruff does not know: {selector!r}")
+            self.check_selector(key, selector)
         return found
+
+    def check_selector(self, key: str, selector: str) -> None:
+        """Raise for a selector ruff refuses: not one at all, or an ASYNC one
+        no rule of ruff answers to (other linters' codes are not checked)."""
+        if not _SELECTOR.match(selector) or (
+            selector.startswith("ASYNC") and not any(code.startswith(selector) for code in _KNOWN_ASYNC_CODES)
+        ):
+            raise RuffConfigError(f"{self.path}: {key!r} has a selector ruff does not know: {selector!r}")
 
     def selection(self) -> _Selection:
         return _Selection(
@@ -289,6 +320,8 @@ class _Layer:
         for pattern, selectors in value.items():
             if not isinstance(selectors, list) or not all(isinstance(s, str) for s in selectors):
                 raise RuffConfigError(f"{self.path}: {key!r} {pattern!r} must be a list of strings")
+            for selector in selectors:
+                self.check_selector(key, selector)
             negated = pattern.startswith("!")
             codes = frozenset(code for code in OVERLAP_CODES if any(_selects(s, code) for s in selectors))
             found.append((self.base, pattern[1:] if negated else pattern, negated, codes))
@@ -396,7 +429,7 @@ def _at_least_0_16(required: Optional[str]) -> bool:
     if required is None:
         return False
     match = _VERSION.match(required.split(",", 1)[0])
-    if match is None or match.group("op") not in (None, "==", ">=", "~=", ">", "==="):
+    if match is None:
         return False
     return (int(match.group("major")), int(match.group("minor"))) >= (0, 16)
 
@@ -443,6 +476,7 @@ class RuffLookup:
 
     def __init__(self) -> None:
         self._by_directory: Dict[Path, Union[RuffConfig, RuffConfigError, None]] = {}
+        self._nearest: Dict[Path, Union[Path, None, RuffConfigError]] = {}
         self._by_file: Dict[Path, Union[RuffConfig, RuffConfigError]] = {}
         self.warnings: List[str] = []
 
@@ -454,7 +488,7 @@ class RuffLookup:
 
     def _find(self, directory: Path) -> Union[RuffConfig, RuffConfigError, None]:
         try:
-            path = nearest_ruff_config(directory)
+            path = nearest_ruff_config(directory, self._nearest)
         except RuffConfigError as exc:
             return self._failed(exc)
         if path is None:

@@ -37,6 +37,7 @@ def render_rule(rule: Type[PoolRule]) -> str:
         "",
         "On by default." if rule.DEFAULT_ENABLED else f"Opt-in: enable it with `--select {rule.CODE}` or `extend-select`.",
         "",
+        *_ruff_lines(rule, "Nearest ruff rule: {codes} (see docs/ruff.md for what poollint leaves to it)."),
         rule.docs(),
         "",
     ]
@@ -131,6 +132,7 @@ def render_reference(rules: Sequence[Type[PoolRule]]) -> str:
         # A message holding backticks needs a longer code span around it.
         message = f"`` {rule.MESSAGE} ``" if "`" in rule.MESSAGE else f"`{rule.MESSAGE}`"
         lines.append(f"- Message: {message}")
+        lines += _ruff_lines(rule, "- Nearest ruff rule: {codes} ([beside ruff](ruff.md))")[:1]
         sections = docstring_sections(rule)
         for heading in _REFERENCE_SECTIONS:
             body = sections.get(heading) or _generated_section(rule, heading)
@@ -141,6 +143,13 @@ def render_reference(rules: Sequence[Type[PoolRule]]) -> str:
                 lines += ["", f"### {heading}", "", body]
     lines += _file_codes_section()
     return "\n".join(lines) + "\n"
+
+
+def _ruff_lines(rule: Type[PoolRule], template: str) -> List[str]:
+    """The line naming the rule's nearest ruff rules, then a blank line; none without any."""
+    if not rule.RUFF_EQUIVALENT:
+        return []
+    return [template.format(codes=", ".join(rule.RUFF_EQUIVALENT)), ""]
 
 
 def _generated_section(rule: Type[PoolRule], heading: str) -> str:

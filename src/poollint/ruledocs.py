@@ -267,6 +267,12 @@ def render_ruff_page(rules: Sequence[Type[PoolRule]]) -> str:
             f"| [{rule.CODE}](rules/{rule.CODE}.md) | {rule.NAME} | {codes(rule.RUFF_EQUIVALENT)} | "
             f"{codes(rule.FLAKE8_ASYNC_EQUIVALENT)} | {rule.RUFF_NOTE} |"
         )
+    lines += [
+        "",
+        "ruff's other flake8-async rules have no counterpart here: ASYNC100-ASYNC119 (cancel scopes, timeout",
+        "parameters, busy waits, sleeps that should wait forever), ASYNC240 on `os.path` functions and",
+        "ASYNC250 on `input()`. They run beside poollint unchanged.",
+    ]
     owners = {code: rule.CODE for rule in rules for code in rule.RUFF_EQUIVALENT}
     lines += [
         "",

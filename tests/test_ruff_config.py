@@ -19,6 +19,7 @@ import pytest
 
 from poollint.ruff_config import (
     DEFAULT_ASYNC_SINCE_0_16,
+    OLDEST,
     OVERLAP_CODES,
     RuffConfigError,
     RuffLookup,
@@ -356,3 +357,66 @@ def test_each_directory_above_is_looked_at_once_per_run(tmp_path: Path, monkeypa
     lookup = RuffLookup()
     assert all(lookup.codes_for(root / name) == ALL for name in names)
     assert reads.count(root / "pyproject.toml") == 2  # is it ruff's? then the configuration itself
+
+
+PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/pre-commit/pre-commit-hooks
+    rev: v5.0.0
+    hooks:
+      - id: end-of-file-fixer
+  - repo: https://github.com/astral-sh/ruff-pre-commit
+    # ruff's version
+    rev: v{version}
+    hooks:
+      - id: ruff-check
+        args: [--fix]
+      - id: ruff-format
+"""
+
+
+@pytest.mark.parametrize("version, newer", [("0.17.6", True), ("0.16.0", True), ("0.15.12", False)])
+def test_the_ruff_pre_commit_pins_tells_which_ruff_runs(tmp_path: Path, version: str, newer: bool) -> None:
+    root = _project(
+        tmp_path,
+        {"pyproject.toml": "[tool.ruff]\nline-length = 100\n", ".pre-commit-config.yaml": PRE_COMMIT.format(version=version), "x.py": PROBE},
+    )
+    config = RuffLookup().config_for(root / "x.py")
+    assert config.ruff_version == f"=={version}"  # type: ignore[union-attr]
+    assert _poollint_codes(root, "x.py") == (DEFAULT_0_16 if newer else frozenset())
+
+
+def test_required_version_wins_over_the_pre_commit_pin(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "ruff.toml": 'required-version = ">=0.15"\n',
+            ".pre-commit-config.yaml": PRE_COMMIT.format(version="0.17.6"),
+            "x.py": PROBE,
+        },
+    )
+    config = RuffLookup().config_for(root / "x.py")
+    assert config.ruff_version == ">=0.15"  # type: ignore[union-attr]
+    assert config.runs_at_least((0, 15, 0)) and not config.runs_at_least((0, 16, 0))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "repos:\n  - repo: local\n    hooks:\n      - id: ruff\n",
+        "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    hooks:\n      - id: ruff\n"
+        "  - repo: https://github.com/x/y\n    rev: v9.9.9\n",
+        "repos: [{repo: https://github.com/astral-sh/ruff-pre-commit, rev: v0.17.6}]\n",
+    ],
+    ids=["local-hook", "no-rev-of-its-own", "flow-style"],
+)
+def test_a_pre_commit_file_without_a_readable_ruff_rev_says_nothing(tmp_path: Path, text: str) -> None:
+    root = _project(tmp_path, {"ruff.toml": "line-length = 100\n", ".pre-commit-config.yaml": text, "x.py": PROBE})
+    assert RuffLookup().config_for(root / "x.py").ruff_version is None  # type: ignore[union-attr]
+
+
+def test_without_knowing_the_ruff_only_the_oldest_releases_calls_count(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"ruff.toml": '[lint]\nselect = ["ASYNC"]\n', "x.py": PROBE})
+    config = RuffLookup().config_for(root / "x.py")
+    assert config.ruff_version is None  # type: ignore[union-attr]
+    assert config.runs_at_least(OLDEST) and not config.runs_at_least((0, 15, 0))  # type: ignore[union-attr]

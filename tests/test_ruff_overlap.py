@@ -60,6 +60,7 @@ async def direct(annotated: Path, untyped):
     sum(sleep(0) or 1 for _ in range(1))  # reports: ASYNC251
     wait_a_bit()  # reports: -
     requests.get("https://a.example")  # reports: ASYNC210
+    requests.request("GET", "https://a.example")  # reports: ASYNC210
     requests.api.get("https://a.example")  # reports: -
     httpx.stream("GET", "https://a.example")  # reports: -
     CLIENT.get("https://a.example")  # reports: ASYNC212
@@ -156,6 +157,21 @@ def test_ruff_reports_exactly_the_calls_poollint_says_it_does(tmp_path: Path) ->
             assert not reported & set(OVERLAP_CODES), (line, reported)
         else:
             assert reported, f"line {line} is marked conservative, but ruff does not report it"
+
+
+def test_each_finding_says_from_which_ruff_on_ruff_reports_it() -> None:
+    found = _findings(CALLS)
+    since = {}
+    for line, diagnostic in found.items():
+        text = CALLS.splitlines()[line - 1].strip()
+        since[text.split("(", 1)[0]] = diagnostic.ruff_since
+    assert since["sum"] == overlap.OLDEST  # time.sleep() in a generator
+    assert since["requests.get"] == overlap.OLDEST
+    assert since["requests.request"] == (0, 17, 0)
+    assert since["CLIENT.get"] == since["local.post"] == (0, 15, 0)
+    assert since["BASE.read_text"] == since["annotated.read_text"] == (0, 17, 6)
+    assert since["BASE.open"] == since["mine.open"] == overlap.OLDEST
+    assert since["requests.api.get"] is None and since["wait_a_bit"] is None
 
 
 def test_the_codes_of_the_rules_and_of_the_configuration_agree() -> None:

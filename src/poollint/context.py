@@ -72,10 +72,11 @@ class RawReport:
     # where the position lookup searches for the node first.
     hints: Tuple[cst.CSTNode, ...] = ()
     # The ruff/flake8-async code of this kind of blocking call (`# noqa:
-    # ASYNC251` silences it), and whether ruff reports this very call
-    # (rules/event_loop/_ruff.py); poollint then leaves it to ruff (ruff_config.py).
+    # ASYNC251` silences it), and the ruff release from which ruff reports
+    # this very call, None where none does (rules/event_loop/_ruff.py);
+    # poollint then leaves it to ruff (ruff_config.py).
     ruff_code: Optional[str] = None
-    ruff_reports: bool = False
+    ruff_since: Optional[Tuple[int, ...]] = None
 
 
 def dotted_name(expr: cst.BaseExpression) -> Optional[str]:
@@ -292,7 +293,7 @@ class FileContext:
         node: cst.CSTNode,
         message: Message,
         fix: Optional["Fix"],
-        ruff: Tuple[Optional[str], bool] = (None, False),
+        ruff: Tuple[Optional[str], Optional[Tuple[int, ...]]] = (None, None),
     ) -> None:
         self.reports.append(RawReport(rule.CODE, node, message, fix, tuple(self.statements), *ruff))
 

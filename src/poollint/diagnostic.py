@@ -34,9 +34,11 @@ class Diagnostic:
     fix: Optional[Any] = field(default=None, compare=False, repr=False)
     # Set when the fix exists but was withheld (e.g. unsafe without --unsafe-fixes).
     fix_safety: Optional[FixSafety] = None
-    # The code ruff reports this very call with (ASYNC251...), when it does:
-    # left to ruff where the project's ruff configuration selects it (ruff_config.py).
+    # The code ruff reports this very call with (ASYNC251...), when it does,
+    # and from which ruff release: left to ruff where the project's ruff
+    # configuration selects the code and runs that release (ruff_config.py).
     ruff_code: Optional[str] = field(default=None, compare=False, repr=False)
+    ruff_since: Optional[Tuple[int, ...]] = field(default=None, compare=False, repr=False)
 
     @property
     def fixable(self) -> bool:

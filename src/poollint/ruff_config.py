@@ -19,8 +19,12 @@ more specific selector wins and an ignore wins a tie (`ALL` < `ASYNC` <
 `ASYNC2` < `ASYNC25` < `ASYNC251`); `[lint]` keys win over the deprecated
 top-level ones. Without any `select`, ruff's default rule set applies: since
 ruff 0.16 it holds ASYNC210, ASYNC220-ASYNC222, ASYNC230 and ASYNC251, before
-that none; poollint counts on it only where `required-version` rules out older
-ruffs. `per-file-ignores` (and `extend-per-file-ignores`, `!` negation),
+that none; poollint counts on it only where it knows the project's ruff is that
+recent. Which ruff runs is read from `required-version` (ruff refuses to run
+outside it), else from the `rev` of astral-sh/ruff-pre-commit in the nearest
+.pre-commit-config.yaml; unknown, it is taken to be the oldest with these codes
+(0.5), and calls only newer ruffs report stay with poollint (_ruff.py).
+`per-file-ignores` (and `extend-per-file-ignores`, `!` negation),
 `exclude`/`extend-exclude`/`lint.exclude` (with ruff's default excludes) and
 `include` are honoured, each pattern relative to the file that defines it.
 
@@ -47,6 +51,7 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from poollint.config import Settings, path_matches_glob
+from poollint.versions import admits_only_at_least, parse_release
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -114,11 +119,14 @@ DEFAULT_EXCLUDE = (
 )
 # What ruff selects when no `select` is given. Up to 0.15 its default rule set
 # held no ASYNC rule; 0.16 grew it to include these (ruff's "Default Rules"
-# page; checked on 0.17.6). Which one a project runs is known only from
-# `required-version`; without it poollint takes the smaller set, so that a
-# project on an older ruff keeps its findings.
+# page; checked on 0.17.6). Without knowing the project's ruff poollint takes
+# the smaller set, so that a project on an older ruff keeps its findings.
 DEFAULT_ASYNC_SINCE_0_16 = frozenset({"ASYNC210", "ASYNC220", "ASYNC221", "ASYNC222", "ASYNC230", "ASYNC251"})
-_VERSION = re.compile(r"^\s*(?P<op>===|==|>=|~=|>)?\s*v?(?P<major>\d+)\.(?P<minor>\d+)")
+DEFAULT_RULES_GREW: Tuple[int, ...] = (0, 16, 0)
+# ruff releases as pre-commit pins them: `rev: v0.17.6` under the
+# astral-sh/ruff-pre-commit repository.
+_PRE_COMMIT_RUFF = re.compile(r"^\s*-?\s*repo:\s*['\"]?https?://github\.com/astral-sh/ruff-pre-commit(?:\.git)?/?['\"]?\s*(?:#.*)?$")
+_PRE_COMMIT_REV = re.compile(r"^\s*-?\s*rev:\s*['\"]?v?(?P<version>\d+(?:\.\d+)*)['\"]?\s*(?:#.*)?$")
 # A longer `extend` chain than this is taken for a cycle.
 _MAX_EXTEND = 32
 _SELECTOR = re.compile(r"^(?:ALL|[A-Z]+[0-9]*)$")
@@ -127,6 +135,9 @@ _SELECTOR = re.compile(r"^(?:ALL|[A-Z]+[0-9]*)$")
 class RuffConfigError(Exception):
     """A ruff configuration ruff itself would refuse; str() names the file and the cause."""
 
+
+# The ruff release that gave the ASYNC2xx codes their numbers.
+OLDEST: Tuple[int, ...] = (0, 5, 0)
 
 # A pattern and the directory it is relative to.
 _Pattern = Tuple[Path, str]
@@ -151,6 +162,19 @@ class RuffConfig:
     per_file_ignores: Tuple[Tuple[Path, str, bool, FrozenSet[str]], ...] = ()
     exclude: Tuple[_Pattern, ...] = ()
     include: Optional[Tuple[_Pattern, ...]] = None  # None: ruff's default, every .py file
+    # Which ruff the project runs, as a PEP 440 specifier, and where that was
+    # read: `required-version`, else the ruff-pre-commit `rev`; None: unknown.
+    ruff_version: Optional[str] = None
+    ruff_version_from: Optional[str] = None
+
+    def runs_at_least(self, release: Sequence[int]) -> bool:
+        """Whether the project's ruff is surely `release` or newer (every ruff
+        with ASYNC2xx codes is at least OLDEST)."""
+        if tuple(release) <= OLDEST:
+            return True
+        if self.ruff_version is None:
+            return False
+        return admits_only_at_least(self.ruff_version, ".".join(map(str, release))) is True
 
     def codes_for(self, file: Union[str, "os.PathLike[str]"]) -> FrozenSet[str]:
         """The ASYNC codes of OVERLAP_CODES ruff reports in `file`; none where ruff skips it."""
@@ -371,9 +395,19 @@ def load_ruff_config(path: Path) -> RuffConfig:
         chain.append(layer)
         current = layer.extend()
     layers = list(reversed(chain))  # the base first, as ruff combines them
-    required = [layer.required_version() for layer in layers]
-    version = next((value for value in reversed(required) if value is not None), None)
-    default = DEFAULT_ASYNC_SINCE_0_16 if _at_least_0_16(version) else frozenset()
+    required = [(layer.required_version(), layer.path) for layer in layers]
+    version, version_from = next(((value, where) for value, where in reversed(required) if value is not None), (None, None))
+    if version is not None:
+        # ruff refuses to run outside it, so it holds whichever ruff runs;
+        # an old bare version (`0.17.6`) means exactly that one.
+        version = f"=={version.strip()}" if parse_release(version) is not None else version
+        version_from = f"required-version in {version_from}"
+    else:
+        pinned = _pre_commit_ruff(path.parent)
+        if pinned is not None:
+            version, version_from = f"=={pinned[0]}", f"ruff-pre-commit rev in {pinned[1]}"
+    versions = RuffConfig(path=path, selected=frozenset(), ruff_version=version)
+    default = DEFAULT_ASYNC_SINCE_0_16 if versions.runs_at_least(DEFAULT_RULES_GREW) else frozenset()
     selected = _selected([layer.selection() for layer in layers], default)
 
     per_file: Tuple[Tuple[Path, str, bool, FrozenSet[str]], ...] = ()
@@ -404,7 +438,55 @@ def load_ruff_config(path: Path) -> RuffConfig:
         per_file_ignores=tuple(entry for entry in per_file if entry[3]),
         exclude=exclude + extend_exclude,
         include=include,
+        ruff_version=version,
+        ruff_version_from=version_from,
     )
+
+
+def _pre_commit_ruff(directory: Path) -> Optional[Tuple[str, Path]]:
+    """The ruff release the nearest .pre-commit-config.yaml at or above
+    `directory` pins (`rev: v0.17.6` of astral-sh/ruff-pre-commit), and that
+    file; read line by line (no YAML parser), None for anything unusual."""
+    for candidate_dir in (directory, *directory.parents):
+        config = candidate_dir / ".pre-commit-config.yaml"
+        if not config.is_file():
+            continue
+        try:
+            lines = config.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+        for number, line in enumerate(lines):
+            if not _PRE_COMMIT_RUFF.match(line):
+                continue
+            # The keys of this entry sit at the column of `repo`; the entry
+            # ends at a list item further left (the next repository).
+            column = line.index("repo")
+            entry = []
+            for before in reversed(lines[:number]):
+                if not before.strip() or _indent(before) < column - 2:
+                    break
+                entry.append(before)
+                if before.lstrip().startswith("-"):
+                    break
+            for following in lines[number + 1 :]:
+                if following.lstrip().startswith("-") and _indent(following) < column:
+                    break
+                entry.append(following)
+            for text in entry:
+                found = _PRE_COMMIT_REV.match(text)
+                if found is not None and _rev_column(text) == column:
+                    return found.group("version"), config
+            return None
+        return None
+    return None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _rev_column(line: str) -> int:
+    return line.index("rev")
 
 
 # --------------------------------------------------------------------------- selecting
@@ -420,18 +502,6 @@ def _selects(selector: str, code: str) -> bool:
         return True
     # Only the ASYNC linter's own prefixes (not "A", flake8-builtins).
     return selector.startswith("ASYNC") and code.startswith(selector)
-
-
-def _at_least_0_16(required: Optional[str]) -> bool:
-    """Whether ruff's `required-version` (`>=0.16`, `==0.17.6`, `0.16.2`...)
-    rules out every ruff before 0.16; a range with several parts counts by
-    its first."""
-    if required is None:
-        return False
-    match = _VERSION.match(required.split(",", 1)[0])
-    if match is None:
-        return False
-    return (int(match.group("major")), int(match.group("minor"))) >= (0, 16)
 
 
 def _selected(selections: Sequence[_Selection], default: FrozenSet[str] = frozenset()) -> FrozenSet[str]:
@@ -521,12 +591,21 @@ def leave_to_ruff(files: Iterable[Any], settings: Settings) -> List[str]:
     for result in files:
         if not any(d.ruff_code is not None and d.fix_safety is None for d in result.diagnostics):
             continue
-        codes = lookup.codes_for(result.path)
+        config = lookup.config_for(result.path)
+        if not isinstance(config, RuffConfig):
+            continue
+        codes = config.codes_for(result.path)
         if codes:
-            result.diagnostics = [
-                d for d in result.diagnostics if d.fix_safety is not None or d.ruff_code not in codes
-            ]
+            result.diagnostics = [d for d in result.diagnostics if not _left_to_ruff(d, codes, config)]
     return lookup.warnings
+
+
+def _left_to_ruff(diagnostic: Any, codes: FrozenSet[str], config: RuffConfig) -> bool:
+    return (
+        diagnostic.fix_safety is None
+        and diagnostic.ruff_code in codes
+        and config.runs_at_least(diagnostic.ruff_since or OLDEST)
+    )
 
 
 def describe(settings: Settings) -> List[str]:
@@ -542,4 +621,8 @@ def describe(settings: Settings) -> List[str]:
     else:
         codes = ", ".join(code for code in OVERLAP_CODES if code in config.selected) or "none of ASYNC2xx"
         lines.append(f"ruff: {config.path} selects {codes}")
+        if config.ruff_version is None:
+            lines.append("ruff: version unknown (set required-version): taken to be the oldest with these codes")
+        else:
+            lines.append(f"ruff: version {config.ruff_version} ({config.ruff_version_from})")
     return lines

@@ -104,6 +104,7 @@ class RuffSuppressions:
             return False
         if code in self.directives.codes:
             return False
-        if report.ruff_reports and not self.directives.exempt:
+        if report.ruff_since is not None and not self.directives.exempt:
             diagnostic.ruff_code = code
+            diagnostic.ruff_since = report.ruff_since
         return True

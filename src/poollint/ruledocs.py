@@ -230,14 +230,16 @@ RUFF_PAGE = "docs/ruff.md"
 _RUFF_METHOD_CALLS = {
     "ASYNC212": "`close()`, `delete()`, `get()`, `head()`, `options()`, `patch()`, `post()`, `put()`, "
     "`request()`, `send()`, `stream()` on a name whose only binding is an `httpx.Client` "
-    "(`client = httpx.Client()`, `with httpx.Client() as client`, `client: httpx.Client = ...`)",
+    "(`client = httpx.Client()`, `with httpx.Client() as client`, `client: httpx.Client = ...`), "
+    "ruff {since}",
     "ASYNC220": "`subprocess.Popen(...)`, which poollint does not flag, so also `Popen(...).wait()` written "
     "in one expression",
     "ASYNC222": "`os.wait()`, `os.waitpid()` and the like, which poollint does not flag: a `process.wait()` "
     "poollint flags answers to `# noqa: ASYNC222` but is never left to ruff",
     "ASYNC230": "`Path(...).open()`, and `.open()` on a name whose only binding is `Path(...)`",
     "ASYNC240": "`read_text()`, `read_bytes()`, `write_text()`, `write_bytes()` on `Path(...)` (or "
-    "`PosixPath(...)`...), on a parameter annotated with a path class, or on a name whose only binding is one",
+    "`PosixPath(...)`...), on a parameter annotated with a path class, or on a name whose only binding is one, "
+    "ruff {since}",
 }
 
 
@@ -245,7 +247,17 @@ def render_ruff_page(rules: Sequence[Type[PoolRule]]) -> str:
     """docs/ruff.md: each rule's nearest ruff and flake8-async rules, and
     which calls POL101-POL104 leave to ruff."""
     from poollint.ruff_config import OVERLAP_CODES
-    from poollint.rules.event_loop._ruff import RUFF_CALLS
+    from poollint.rules.event_loop._ruff import (
+        CALLS_SINCE,
+        HTTPX_CLIENT_SINCE,
+        PATH_METHODS_SINCE,
+        RUFF_CALLS,
+    )
+
+    def since(version: Sequence[int]) -> str:
+        return ".".join(map(str, version)) + " on"
+
+    method_since = {"ASYNC212": since(HTTPX_CLIENT_SINCE), "ASYNC240": since(PATH_METHODS_SINCE)}
 
     def codes(found: Sequence[str]) -> str:
         return ", ".join(found) if found else "none"
@@ -281,16 +293,25 @@ def render_ruff_page(rules: Sequence[Type[PoolRule]]) -> str:
         "A call of POL101-POL104 that ruff reports itself (checked against ruff 0.17.6), by the code ruff",
         "reports it with. Left to ruff only where the configuration that governs the file selects that code;",
         "calls reached through a helper of the project, and calls poollint can fix, are always reported.",
+        "Every ruff since 0.5 (when these codes got their numbers) reports them, but for those marked with a",
+        "later release: poollint leaves those to ruff only where the project says it runs that release or a",
+        "newer one, in `required-version` or in the `rev` of astral-sh/ruff-pre-commit in",
+        ".pre-commit-config.yaml.",
         "",
         "| ruff code | poollint rule | Calls in an `async def` |",
         "| --- | --- | --- |",
     ]
     spelled = {name: text for rule in rules for name, text in getattr(rule, "BLOCKING_CALLS", {}).items()}
     for code in OVERLAP_CODES:
-        calls = [f"`{spelled[name]}`" for name, found in RUFF_CALLS.items() if found == code and name in spelled]
+        calls = [
+            f"`{spelled[name]}`" + (f" (ruff {since(CALLS_SINCE[name])})" if name in CALLS_SINCE else "")
+            for name, found in RUFF_CALLS.items()
+            if found == code and name in spelled
+        ]
         described = ", ".join(calls)
         if code in _RUFF_METHOD_CALLS:
-            described = f"{described}; {_RUFF_METHOD_CALLS[code]}" if described else _RUFF_METHOD_CALLS[code]
+            methods = _RUFF_METHOD_CALLS[code].format(since=method_since.get(code, ""))
+            described = f"{described}; {methods}" if described else methods
         lines.append(f"| {code} | {owners.get(code, '')} | {described} |")
     return "\n".join(lines) + "\n"
 

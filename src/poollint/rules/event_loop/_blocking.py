@@ -310,7 +310,7 @@ class BlockingCallRule(AsyncBodyRule):
         )
         # No fix here: what blocks is in the helper. ruff does not follow
         # helpers; `# noqa: ASYNC251` still silences a sleep reached this way.
-        self.ctx.report(self, node, message, None, (call_code(callee), False))
+        self.ctx.report(self, node, message, None, (call_code(callee), None))
 
     def ruff_overlap(self, qualified: Optional[str], node: cst.Call) -> Overlap:
         """The ASYNC code of a call blocking_call() flagged, and whether ruff
@@ -654,9 +654,9 @@ class ValueTrackingRule(BlockingCallRule):
             kind = self.resolve(term)
             spelled = self.method_call(kind, self.spell(receiver), method) if kind is not None else None
             if spelled is not None:
-                code, reported = self.method_overlap(receiver, method, term)
+                code, since = self.method_overlap(receiver, method, term)
                 message = self.MESSAGE.format(call=spelled, where=where)
-                self.ctx.report(self, node, message, None, (code, reported and ruff_alike))
+                self.ctx.report(self, node, message, None, (code, since if ruff_alike else None))
 
 
 def _receiver_head(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:

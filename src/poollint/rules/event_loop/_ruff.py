@@ -8,6 +8,10 @@ on an object ruff cannot type), the finding says ruff does not, and poollint
 keeps reporting it. Reporting a call twice costs a line of output; dropping
 one that ruff does not report loses the finding.
 
+A finding ruff reports carries the ruff release from which it does (most
+since 0.5, when the ASYNC2xx codes got their numbers; a few only in recent
+releases), so that it is left to ruff only where the project runs such a ruff.
+
 Checked against ruff 0.17.6: which qualified names each ASYNC2xx rule matches,
 that a name resolves through imports in any form and alias (`import time as t`,
 `from time import sleep as nap`, imports inside the function, builtins), that
@@ -24,6 +28,9 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, Optional, Tuple
 import libcst as cst
 
 from poollint.context import dotted_name
+# The ASYNC2xx codes appeared in ruff 0.5.0: a call reported since then needs
+# no knowledge of the project's ruff.
+from poollint.ruff_config import OLDEST
 
 if TYPE_CHECKING:
     from poollint.context import FileContext
@@ -95,9 +102,24 @@ RUFF_HTTPX_METHODS: FrozenSet[str] = frozenset(
 )
 
 
-# (the ASYNC code of the call's kind or None, whether ruff reports this very call)
-Overlap = Tuple[Optional[str], bool]
-NO_OVERLAP: Overlap = (None, False)
+# A ruff release: (0, 17, 6).
+Version = Tuple[int, ...]
+# Calls ruff reports only from a later release: left to ruff only where the
+# project says it runs that release or a newer one (ruff_config.py).
+CALLS_SINCE: Dict[str, Version] = {
+    # astral-sh/ruff#28015: not reported up to 0.16.4.
+    "requests.request": (0, 17, 0),
+    "httpx.request": (0, 17, 0),
+}
+HTTPX_CLIENT_SINCE: Version = (0, 15, 0)  # ASYNC212 stable
+# ASYNC240 was in preview from 0.13.2; it is stable in 0.17.6, the release
+# checked, and no earlier release is assumed.
+PATH_METHODS_SINCE: Version = (0, 17, 6)
+
+# (the ASYNC code of the call's kind or None, the ruff release from which ruff
+# reports this very call, or None where no ruff does)
+Overlap = Tuple[Optional[str], Optional[Version]]
+NO_OVERLAP: Overlap = (None, None)
 
 
 def call_code(qualified: str) -> Optional[str]:
@@ -113,7 +135,9 @@ def call_code(qualified: str) -> Optional[str]:
 
 def function_overlap(ctx: "FileContext", qualified: str, func: cst.BaseExpression) -> Overlap:
     """A direct call of `qualified` (how poollint resolved `func`)."""
-    return call_code(qualified), qualified in RUFF_CALLS and ruff_resolves_alike(ctx, func)
+    if qualified in RUFF_CALLS and ruff_resolves_alike(ctx, func):
+        return call_code(qualified), CALLS_SINCE.get(qualified, OLDEST)
+    return call_code(qualified), None
 
 
 def in_ruff_async_context(ctx: "FileContext") -> bool:

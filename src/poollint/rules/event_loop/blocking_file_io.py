@@ -11,6 +11,8 @@ from poollint.rules.event_loop._blocking import Term, ValueTrackingRule
 from poollint.rules.event_loop._ruff import (
     ASYNC230,
     NO_OVERLAP,
+    OLDEST,
+    PATH_METHODS_SINCE,
     RUFF_OPEN_PATH_CLASS,
     RUFF_PATH_CLASSES,
     RUFF_PATH_METHODS,
@@ -150,10 +152,11 @@ class BlockingFileIo(ValueTrackingRule):
         # path derived with `/`, `.parent` and the like.
         value = term if term.name is None else self.only_term(term)
         if term.steps or value is None or value.steps or value.origin is None:
-            return code, False
+            return code, None
         if code == ASYNC230:
-            return code, value.origin == RUFF_OPEN_PATH_CLASS
-        return code, value.origin.replace("annotation:", "", 1) in RUFF_PATH_CLASSES
+            return code, OLDEST if value.origin == RUFF_OPEN_PATH_CLASS else None
+        typed = value.origin.replace("annotation:", "", 1) in RUFF_PATH_CLASSES
+        return code, PATH_METHODS_SINCE if typed else None
 
     VALID = [
         Valid(

@@ -12,6 +12,7 @@ from poollint.rules.event_loop._blocking import BlockingCallRule, _target_names
 from poollint.rules.event_loop._ruff import (
     ASYNC210,
     ASYNC212,
+    HTTPX_CLIENT_SINCE,
     RUFF_HTTPX_CLIENT,
     RUFF_HTTPX_METHODS,
     Overlap,
@@ -241,10 +242,10 @@ class BlockingHttp(BlockingCallRule):
         assert isinstance(node.func, cst.Attribute)
         receiver = node.func.value
         if isinstance(receiver, cst.Call):
-            return _client_code(self.ctx.qualified_name(receiver.func)), False
+            return _client_code(self.ctx.qualified_name(receiver.func)), None
         scope = self.ctx.async_function()
         if not isinstance(receiver, cst.Name) or scope is None or scope.fact is None:
-            return ASYNC210, False
+            return ASYNC210, None
         origin = scope.fact.origins.get(receiver.value)
         constructor = origin[1] if origin is not None else None
         reported = (
@@ -253,7 +254,7 @@ class BlockingHttp(BlockingCallRule):
             and ruff_resolves_alike(self.ctx, receiver)
             and httpx_client_binding(self.ctx, only_binding(scope.node, receiver.value))
         )
-        return _client_code(constructor), reported
+        return _client_code(constructor), HTTPX_CLIENT_SINCE if reported else None
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for node, name, method, where, ruff_alike in self.pending:
@@ -267,7 +268,8 @@ class BlockingHttp(BlockingCallRule):
                     and httpx_client_binding(self.ctx, only_binding(original_node, name))
                 )
                 message = self.MESSAGE.format(call=f"{name}.{method}() (module-level {client[0]})", where=where)
-                self.ctx.report(self, node, message, None, (_client_code(constructor), reported))
+                since = HTTPX_CLIENT_SINCE if reported else None
+                self.ctx.report(self, node, message, None, (_client_code(constructor), since))
 
 
     VALID = [

@@ -9,7 +9,7 @@ import libcst as cst
 from poollint.context import param_list
 from poollint.rule import FixAvailability, Invalid, Valid
 from poollint.rules.event_loop._blocking import BlockingCallRule
-from poollint.rules.event_loop._ruff import ASYNC220, ASYNC222, Overlap, ruff_resolves_alike
+from poollint.rules.event_loop._ruff import ASYNC220, ASYNC222, OLDEST, Overlap, ruff_resolves_alike
 
 _WAITING_FUNCTIONS = {
     **{
@@ -129,9 +129,9 @@ class BlockingSubprocess(BlockingCallRule):
         if isinstance(receiver, cst.Call):
             # `Popen(...).wait()`: ruff reports the Popen(...) in it (ASYNC220),
             # on the same line.
-            return ASYNC220, ruff_resolves_alike(self.ctx, receiver.func)
+            return ASYNC220, OLDEST if ruff_resolves_alike(self.ctx, receiver.func) else None
         # `process.wait()`: ruff reports where the Popen was made, not here.
-        return ASYNC222, False
+        return ASYNC222, None
 
     VALID = [
         Valid(

@@ -241,6 +241,7 @@ def test_ruff_reads_those_noqa_comments_alike(tmp_path: Path) -> None:
 def test_file_level_directives() -> None:
     assert file_directives("# ruff: noqa\nx = 1\n") == FileDirectives(exempt=True)
     assert file_directives("# flake8: NOQA\n") == FileDirectives(exempt=True)
+    assert file_directives("# generated # ruff: noqa because it is generated\n") == FileDirectives(exempt=True)
     assert file_directives("#ruff:noqa:ASYNC251,ASYNC210\n") == FileDirectives(codes=frozenset({"ASYNC251", "ASYNC210"}))
     assert file_directives("    # flake8: noqa: ASYNC210 ASYNC221 why\n") == FileDirectives(
         codes=frozenset({"ASYNC210", "ASYNC221"})
@@ -253,6 +254,8 @@ def test_file_level_directives() -> None:
         "# ruff: noqa: async251\n",
         "# ruff: noqa: ASYNC\n",
         "# Ruff: noqa\n",
+        "# ruff: noqa; not a directive\n",
+        "# a note on `# ruff: noqa` in prose\n",
     ):
         assert file_directives(source) == FileDirectives(), source
     assert file_directives(b"# ruff: noqa: ASYNC251\r\n") == FileDirectives(codes=frozenset({"ASYNC251"}))
@@ -280,3 +283,41 @@ def test_a_file_ruff_skips_leaves_nothing_to_ruff() -> None:
     source = "# ruff: noqa\n" + FILE_LEVEL.split("\n", 1)[1]
     found = lint_source(source, RULES, settings=_settings()).diagnostics
     assert [(d.line, d.code, d.ruff_code) for d in found] == [(8, "POL101", None), (9, "POL102", None)]
+
+
+DIRECTIVES = [
+    "# ruff: noqa",
+    "# flake8: NOQA",
+    "# generated # ruff: noqa because it is generated",
+    "#ruff:noqa:ASYNC251,ASYNC210",
+    "    # flake8: noqa: ASYNC210 ASYNC221 why",
+    "# ruff: noqa: ASYNC251",
+    "# ruff: noqa: async251",
+    "# ruff: noqa: ASYNC",
+    "# Ruff: noqa",
+    "# ruff: noqa; not a directive",
+    "# a note on `# ruff: noqa` in prose",
+    "x = 1  # ruff: noqa",
+]
+
+
+@pytest.mark.skipif(_ruff() is None, reason="ruff is not installed")
+@pytest.mark.parametrize("directive", DIRECTIVES)
+def test_file_directives_are_read_as_ruff_reads_them(tmp_path: Path, directive: str) -> None:
+    source = (
+        f"{directive}\nimport time\n\nimport requests\n\n\nasync def handler():\n"
+        "    time.sleep(1)\n    requests.get('https://a.example')\n"
+    )
+    if directive.startswith(" "):
+        source = f"if True:\n{directive}\n    pass\n" + source.split("\n", 1)[1]
+    (tmp_path / "directive.py").write_text(source, encoding="utf-8")
+    done = subprocess.run(
+        [_ruff(), "check", "--isolated", "--no-cache", "--exit-zero", "--select", "ASYNC", "--output-format", "json", "directive.py"],  # type: ignore[list-item]
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    reported = {item["code"] for item in json.loads(done.stdout)}
+    read = file_directives(source)
+    assert reported == (set() if read.exempt else {"ASYNC251", "ASYNC210"} - read.codes)

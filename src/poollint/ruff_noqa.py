@@ -26,10 +26,11 @@ if TYPE_CHECKING:
     from poollint.context import RawReport
     from poollint.diagnostic import Diagnostic
 
-# ruff reads `# ruff: noqa` and flake8's `# flake8: noqa` as file-level
-# directives: the tool's name in lower case, `noqa` in any case, then an
-# optional colon and codes. A colon followed by no valid code list makes ruff
-# ignore the directive (it warns), rather than exempt the whole file.
+# ruff reads its own file-level directive, and flake8's, as: the tool's name
+# in lower case, a colon, `noqa` in any case, then an optional colon and codes.
+# A colon followed by no valid code list, or another character right after
+# `noqa`, makes ruff ignore the directive (it warns) rather than exempt the
+# whole file.
 _FILE_DIRECTIVE = re.compile(r"#\s*(?:ruff|flake8)\s*:\s*(?i:noqa)(?P<rest>.*)$")
 _CODE_LIST = re.compile(r"\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)")
 _CODE = re.compile(r"[A-Z]+[0-9]+")
@@ -68,12 +69,14 @@ def file_directives(source: Union[str, bytes]) -> FileDirectives:
         if match is None:
             continue
         rest = match.group("rest")
-        if not rest.lstrip().startswith(":"):
+        if rest.lstrip().startswith(":"):
+            listed = _CODE_LIST.match(rest)
+            if listed is not None:
+                codes |= frozenset(_CODE.findall(listed.group("codes")))
+        elif not rest or rest[0].isspace():
+            # Words after a space are a comment on the directive; anything
+            # else right after `noqa` makes ruff reject it.
             exempt = True
-            continue
-        listed = _CODE_LIST.match(rest)
-        if listed is not None:
-            codes |= frozenset(_CODE.findall(listed.group("codes")))
     return FileDirectives(exempt, codes)
 
 

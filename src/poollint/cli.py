@@ -19,6 +19,7 @@ from poollint.catalog import CATALOG
 from poollint.diagnostic import FILE_CODES, FixRequest
 from poollint.output import OutputError, OutputOptions, choose_reporter, emit, output_options
 from poollint.parallel import JobsError, parse_jobs
+from poollint.ruff_config import describe as describe_ruff
 from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
 
@@ -322,6 +323,8 @@ def _print_settings(settings, rules, files) -> None:  # type: ignore[no-untyped-
     click.echo(f"unsafe-fixes: {str(settings.unsafe_fixes).lower()}")
     target = settings.target_version
     click.echo(f"target-version: {f'py{target[0]}{target[1]}' if target else '(unknown)'}")
+    for line in describe_ruff(settings):
+        click.echo(line)
     click.echo("pool: required-settings = " + ", ".join(settings.pool.required))
     for key, value in settings.pool.values.items():
         click.echo(f"pool: {key} = {value!r}")

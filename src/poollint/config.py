@@ -170,6 +170,11 @@ class Settings:
     # `output-format`: how findings print unless the command line or
     # $POOLLINT_OUTPUT_FORMAT says otherwise; findings do not depend on it.
     output_format: Optional[str] = field(default=None, compare=False, repr=False)
+    # `defer-to-ruff`: leave to ruff the blocking calls it reports itself
+    # where the project's ruff configuration selects their ASYNC codes
+    # (ruff_config.py). Applied to the findings after the cache, so it too
+    # is left out of the settings' key.
+    defer_to_ruff: bool = field(default=True, compare=False, repr=False)
     # Where each list of rule selectors came from: (option, where, selectors),
     # e.g. ("select", "--select", ("POL1",)). Only for error messages
     # (selection.validate_settings); merging loses the origin otherwise.
@@ -373,6 +378,7 @@ _TOP_KEYS = (
     "cache-dir",
     "target-version",
     "output-format",
+    "defer-to-ruff",
     "pool",
 )
 # [tool.poollint.pool] keys about the deployment rather than one engine:
@@ -411,6 +417,9 @@ def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[
 
     if "unsafe-fixes" in table:
         values["unsafe_fixes"] = reader.boolean(name, "unsafe-fixes", table["unsafe-fixes"])
+
+    if "defer-to-ruff" in table:
+        values["defer_to_ruff"] = reader.boolean(name, "defer-to-ruff", table["defer-to-ruff"])
 
     if "cache-dir" in table:
         raw = table["cache-dir"]

@@ -42,6 +42,11 @@ class Diagnostic:
     # asked for them (FixRequest.describe): (content, line, column, end_line,
     # end_column), 1-based, end exclusive. None: not computed.
     edits: Optional[Tuple[Edit, ...]] = field(default=None, compare=False, repr=False)
+    # The code ruff reports this very call with (ASYNC251...), when it does,
+    # and from which ruff release: left to ruff where the project's ruff
+    # configuration selects the code and runs that release (ruff_config.py).
+    ruff_code: Optional[str] = field(default=None, compare=False, repr=False)
+    ruff_since: Optional[Tuple[int, ...]] = field(default=None, compare=False, repr=False)
 
     @property
     def fixable(self) -> bool:

@@ -45,6 +45,7 @@ from poollint.parsing import parse_module
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
 from poollint.rule import PoolRule
+from poollint.ruff_noqa import RuffSuppressions
 from poollint.walk import walk
 
 # Fixes may enable or disable each other (an `async def` turned into `def`
@@ -511,6 +512,7 @@ def _run_rules(
         return []
     if noqa is None:
         noqa = scan_noqa(source)
+    ruff_noqa = RuffSuppressions(source, {line: d.codes for line, d in noqa.by_line.items()})
     diagnostics = []
     seen = set()
     # (line, column, listed code) of each directive code that suppressed something.
@@ -520,6 +522,8 @@ def _run_rules(
         diagnostic = _to_diagnostic(report, positions)  # type: ignore[arg-type]
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
         if key in seen or _suppressed(noqa, diagnostic, used):
+            continue
+        if not ruff_noqa.admit(diagnostic, report):
             continue
         seen.add(key)
         if fix.describe and report.fix is not None:

@@ -126,6 +126,12 @@ class PoolRule(cst.BatchableCSTVisitor):
     # The configuration that changes what the rule reports or fixes, as
     # (option, what it does) pairs, for the generated docs/rules.md.
     OPTIONS: ClassVar[Sequence[Tuple[str, str]]] = ()
+    # The nearest rules of ruff and of flake8-async (their codes; empty: they
+    # have none) and, in a sentence, what each covers that the other does not:
+    # the table in docs/ruff.md is generated from these.
+    RUFF_EQUIVALENT: ClassVar[Tuple[str, ...]] = ()
+    FLAKE8_ASYNC_EQUIVALENT: ClassVar[Tuple[str, ...]] = ()
+    RUFF_NOTE: ClassVar[str] = ""
     # PoolSettings fields (`{"max_connections": 100}`) the rule's examples and
     # docstring blocks run with, for a rule that says nothing unconfigured.
     EXAMPLE_POOL_SETTINGS: ClassVar[Mapping[str, object]] = {}

@@ -24,6 +24,7 @@ from poollint.diagnostic import INTERNAL_ERROR, UNREADABLE, Diagnostic, FileResu
 from poollint.deployment import reads_deployment_files
 from poollint.discovery import discover_files
 from poollint.parallel import run_tasks
+from poollint.ruff_config import leave_to_ruff
 from poollint.selection import code_matches, ignored_codes_for_file
 from poollint.writer import WriteError, write_atomic
 
@@ -157,6 +158,7 @@ def run(
         unchanged = _all_from_cache(cache, files, digests, fix)
         if unchanged is not None:
             result = RunResult(files=unchanged)
+            result.warnings.extend(leave_to_ruff(result.files, settings))
             problem = cache.save()
             if problem:
                 result.warnings.append(problem)
@@ -187,6 +189,9 @@ def run(
     changed = [f for f in result.files if f.fixed_source is not None]
     if changed:
         _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None, fix.describe)
+    # After the cache, which keeps every finding: what is left to ruff
+    # follows ruff's configuration as it is now.
+    result.warnings.extend(leave_to_ruff(result.files, settings))
     if cache is not None:
         problem = cache.save()
         if problem:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
-__all__ = ["admits_only_below", "admits_only_between", "parse_release"]
+__all__ = ["admits_only_at_least", "admits_only_below", "admits_only_between", "parse_release"]
 
 # A release as a comparable key: the release numbers padded to a fixed length,
 # then 0 for a pre-release or development release (0.82.0rc1 comes before
@@ -193,3 +193,17 @@ def admits_only_between(spec: str, low: str, high: str, style: str = "pep440") -
         if not found.only_at_or_above(floor):
             return False
     return True
+
+
+def admits_only_at_least(spec: str, bound: str) -> Optional[bool]:
+    """Whether every version a PEP 440 `spec` admits is at or above release
+    `bound` (`>=0.16`, `==0.17.6`, `~=0.17`, `>=0.16,<1` for `0.16`). False
+    when nothing bounds it from below; None when `spec` cannot be read."""
+    parsed_bound = parse_release(bound)
+    if parsed_bound is None:
+        raise ValueError(f"not a version: {bound!r}")
+    found = _Range()
+    for clause in _clauses(spec, "pep440"):
+        if not _clause(clause, "pep440", found):
+            return None
+    return found.lower is not None and found.lower >= _key(parsed_bound[0])

@@ -116,6 +116,10 @@ class CredentialsInUrl(PoolRule):
 
     CODE = "POL501"
     NAME = "credentials-in-url"
+    RUFF_NOTE = (
+        "ruff's S105-S107 (hardcoded passwords) look at names such as `password`, not inside database "
+        "URLs."
+    )
     MESSAGE = "{what} carries a password written in the source: read it from the environment or a secret store"
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("://", "password", "URL.create")

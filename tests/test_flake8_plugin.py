@@ -391,6 +391,27 @@ def test_noqa_comments_are_left_to_flake8(tmp_path: Path) -> None:
 
 
 @needs_flake8
+def test_unused_noqa_is_left_to_flake8(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.poollint]\nextend-select = ["POL905"]\n',
+            "m.py": """
+                import asyncio
+
+
+                async def refresh_cache():
+                    await asyncio.sleep(1)  # noqa: POL101
+            """,
+        },
+    )
+    check = _run(["poollint", "check", "--no-cache", "."], tmp_path)
+    assert _python_places(check, tmp_path) == {("m.py", 5, 29, "POL905")}
+    # flake8 reads the comment itself; the plugin sees no comment to judge.
+    assert _flake8("--select", "POL", ".", cwd=tmp_path).stdout == ""
+
+
+@needs_flake8
 def test_a_configuration_poollint_cannot_use_is_a_finding_not_a_crash(tmp_path: Path) -> None:
     _write(tmp_path, {"pyproject.toml": '[tool.poollint]\nselect = ["POL999"]\n', "db.py": PASSWORD_ONLY})
     flake8 = _flake8("--select", "POL", ".", cwd=tmp_path)

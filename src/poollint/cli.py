@@ -442,7 +442,7 @@ def rule(code: str) -> None:
 @main.command(name="rules")
 def list_rules() -> None:
     """List every rule: code, name, fix availability, default on or opt-in, and
-    scope (file: the flake8 plugin runs it too; project: `poollint check` only)."""
+    scope (file: needs only the file it reports in; project: reads other files too)."""
     from poollint.ruledocs import SCOPE_WORDS
     from poollint.rules import ALL_RULES
 

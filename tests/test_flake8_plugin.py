@@ -352,6 +352,35 @@ def test_workers_from_a_dockerfile_reach_a_finding_in_python(tmp_path: Path) -> 
 
 
 @needs_flake8
+def test_calls_ruff_reports_are_left_to_ruff_as_poollint_check_leaves_them(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.poollint]\n",
+            "app/routes.py": """
+                import requests
+                from fastapi import APIRouter
+
+                router = APIRouter()
+
+
+                @router.get("/rates")
+                async def rates():
+                    return requests.get("https://rates.example").json()
+            """,
+        },
+    )
+    blocking_http = {("app/routes.py", 9, 12, "POL102")}
+    assert _places(_findings(_flake8("--select", "POL", ".", cwd=tmp_path).stdout, tmp_path)) == blocking_http
+    # ruff, configured to report ASYNC210, reports that call itself.
+    with open(tmp_path / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write('[tool.ruff.lint]\nselect = ["ASYNC"]\n')
+    check = _run(["poollint", "check", "--no-cache", "."], tmp_path)
+    assert _python_places(check, tmp_path) == set()
+    assert _flake8("--select", "POL", ".", cwd=tmp_path).stdout == ""
+
+
+@needs_flake8
 def test_files_elsewhere_that_cannot_be_read_are_left_out_of_the_index(tmp_path: Path) -> None:
     _helper_project(tmp_path)
     (tmp_path / "app" / "broken.py").write_text("def broken(:\n", encoding="utf-8")

@@ -16,14 +16,16 @@ flake8 does not read pyproject.toml; the plugin finds [tool.poollint] by
 walking up from the checked file, as `poollint check` does, and applies its
 select, ignore, per-file-ignores, exclude and pool settings. flake8's own
 selection and `# noqa` comments filter on top. Findings `poollint check`
-reports in files flake8 does not check (a requirements file, a Dockerfile)
-are not reported.
+reports in files flake8 does not check (POL311 at a pin in a requirements
+file or pyproject.toml) are not reported; the Python files' findings that
+depend on such files (workers from a Dockerfile for POL310) are.
 
 The checked source is taken from the lines flake8 read, and nothing is
 imported or run. No error of poollint's reaches flake8 as an exception: a
-configuration it cannot use, or a bug, is reported as a POL904 finding on
-the file's first line; a file elsewhere in the project that cannot be read
-is left out of the index, as `poollint check` leaves it.
+configuration it cannot use, a project it cannot read, or a bug, is reported
+as a POL904 finding on the file's first line; a file elsewhere in the
+project that cannot be read is left out of the index, as `poollint check`
+leaves it.
 """
 
 from __future__ import annotations

@@ -169,6 +169,12 @@ class Settings:
     selector_sources: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = field(
         default=(), compare=False, repr=False
     )
+    # Which files are checked, not what is found in one: left out of the
+    # settings' key like cache_dir. force_exclude applies the excludes to
+    # paths named on the command line too (pre-commit names every file);
+    # respect_gitignore skips what git ignores while walking directories.
+    force_exclude: bool = field(default=False, compare=False, repr=False)
+    respect_gitignore: bool = field(default=True, compare=False, repr=False)
 
     @property
     def all_exclude(self) -> Tuple[str, ...]:

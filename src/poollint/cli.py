@@ -12,7 +12,7 @@ import click
 from poollint import __version__
 from poollint.cache import CACHE_DIR_ENV, CACHE_DIR_NAME, Cache, cache_directory
 from poollint.cache import clean as clean_cache
-from poollint.config import ConfigError, load_settings
+from poollint.config import ConfigError, load_settings, split_config_arguments
 from poollint.deployment import reads_deployment_files
 from poollint.discovery import DiscoveryError, discover_files
 from poollint.catalog import CATALOG
@@ -21,6 +21,7 @@ from poollint.parallel import JobsError, parse_jobs
 from poollint.reporters.concise import finding_lines, summary
 from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
+from poollint.stdin import read_stdin, stdin_files, stdin_name, write_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -72,8 +73,32 @@ def main() -> None:
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Codes or prefixes to add to the selection.")
 @click.option("--exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, replacing the defaults.")
 @click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="File patterns to skip, besides the defaults.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Use this pyproject.toml.")
+@click.option(
+    "--config",
+    "config_values",
+    multiple=True,
+    metavar="PATH|KEY=VALUE",
+    help="Use this pyproject.toml (instead of searching upward), or override one [tool.poollint] option "
+    "with a TOML pair such as 'pool.workers = 4'. Repeatable.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    help="Check standard input (the path `-`) as the file NAME; with --fix, print the fixed source.",
+)
+@click.option(
+    "--force-exclude/--no-force-exclude",
+    default=None,
+    help="Apply the excludes to paths named on the command line and to --stdin-filename too.",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=None,
+    help="Skip what .gitignore, .git/info/exclude and the global excludes file ignore (default: on).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be checked, then exit.")
 @click.option("--show-settings", is_flag=True, help="Print the effective settings and selected rules, then exit.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option(
@@ -92,19 +117,32 @@ def check(
     extend_select: Tuple[str, ...],
     exclude: Tuple[str, ...],
     extend_exclude: Tuple[str, ...],
-    config_path: Optional[Path],
+    config_values: Tuple[str, ...],
+    isolated: bool,
+    stdin_filename: Optional[str],
+    force_exclude: Optional[bool],
+    respect_gitignore: Optional[bool],
     exit_zero: bool,
+    show_files: bool,
     show_settings: bool,
     no_cache: bool,
     cache_dir: Optional[Path],
     jobs: int,
 ) -> None:
-    """Check PATHS (default: the current directory)."""
-    targets: List[Path] = list(paths) or [Path(".")]
+    """Check PATHS (default: the current directory; `-` for standard input)."""
+    stdin_path, ignored_paths = stdin_name(paths, stdin_filename)
+    if stdin_path is not None and show_files:
+        raise UsageProblem("--show-files cannot be used with standard input (--stdin-filename or -)")
+    for ignored_path in ignored_paths:
+        click.echo(f"warning: ignoring {ignored_path.as_posix()} in favor of standard input", err=True)
+    targets: List[Path] = [stdin_path] if stdin_path is not None else list(paths) or [Path(".")]
     try:
+        config_path, config_options = split_config_arguments(config_values)
         settings = load_settings(
             targets[0],
             config_path=config_path,
+            isolated=isolated,
+            config_options=config_options,
             overrides={
                 "select": _codes(select),
                 "ignore": _codes(ignore),
@@ -112,15 +150,24 @@ def check(
                 "exclude": _codes(exclude),
                 "extend_exclude": _codes(extend_exclude),
                 "unsafe_fixes": unsafe_fixes,
+                "force_exclude": force_exclude,
+                "respect_gitignore": respect_gitignore,
             },
         )
         # Catalog entries, not the rules: importing those (and libcst) waits
         # until a file must really be checked.
         rules = select_rules_for_settings(CATALOG, settings)
-        files = discover_files(targets, settings, deployment=reads_deployment_files(rules))
+        if stdin_path is not None:
+            files = stdin_files(stdin_path, settings)
+        else:
+            files = discover_files(targets, settings, deployment=reads_deployment_files(rules))
     except (ConfigError, SelectionError, DiscoveryError) as exc:
         raise UsageProblem(str(exc)) from None
 
+    if show_files:
+        for path in files:
+            click.echo(path.as_posix())
+        sys.exit(EXIT_CLEAN)
     if show_settings:
         _print_settings(settings, rules, files)
         sys.exit(EXIT_CLEAN)
@@ -131,7 +178,10 @@ def check(
         if not no_cache:
             directory = cache_directory(settings.project_root, cache_dir, settings.cache_dir)
             cache = Cache.open(directory, settings, rules)
-        result = run(files, settings, rules, request, write=fix and not diff, jobs=jobs, cache=cache)
+        source = read_stdin() if stdin_path is not None else None
+        sources = {path: source for path in files} if source is not None else None
+        write = fix and not diff and source is None
+        result = run(files, settings, rules, request, write=write, jobs=jobs, cache=cache, sources=sources)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -147,10 +197,14 @@ def check(
         click.echo(f"Would fix {pending} problem{'s' if pending != 1 else ''}.", err=True)
         sys.exit(EXIT_ERROR if result.internal_error else (EXIT_FINDINGS if pending and not exit_zero else EXIT_CLEAN))
 
+    # After --fix on standard input, standard output holds the source alone.
+    to_stderr = fix and source is not None
+    if to_stderr:
+        write_source(result, source)  # type: ignore[arg-type]
     for line in finding_lines(result):
-        click.echo(line)
+        click.echo(line, err=to_stderr)
     for line in summary(result, fixing=fix, unsafe_fixes=settings.unsafe_fixes):
-        click.echo(line)
+        click.echo(line, err=to_stderr)
     if result.internal_error:
         sys.exit(EXIT_ERROR)
     if result.diagnostics and not exit_zero:
@@ -220,6 +274,8 @@ def _print_settings(settings, rules, files) -> None:  # type: ignore[no-untyped-
     click.echo(f"exclude: {', '.join(settings.all_exclude)}")
     click.echo(f"per-file-ignores: {dict(settings.per_file_ignores) or '{}'}")
     click.echo(f"unsafe-fixes: {str(settings.unsafe_fixes).lower()}")
+    click.echo(f"force-exclude: {str(settings.force_exclude).lower()}")
+    click.echo(f"respect-gitignore: {str(settings.respect_gitignore).lower()}")
     click.echo("pool: required-settings = " + ", ".join(settings.pool.required))
     for key, value in settings.pool.values.items():
         click.echo(f"pool: {key} = {value!r}")

@@ -355,26 +355,51 @@ def engines(
 
 
 @main.command()
-@click.argument("code")
-def rule(code: str) -> None:
-    """Explain rule CODE: what it flags, why it hurts the pool, examples, fix safety."""
-    from poollint.ruledocs import render_file_code, render_rule
-    from poollint.rules import RULES_BY_CODE
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Explain every rule.")
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: the rule's page; json: its metadata and page, with ruff's field names.",
+)
+def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
+    """Explain rule CODE (or, with --all, every rule): what it flags, why it
+    hurts the pool, examples, fix safety."""
+    import json
 
-    code = code.upper()
+    from poollint.ruledocs import all_json, file_code_json, render_all, render_file_code, render_rule, rule_json
+    from poollint.rules import ALL_RULES, RULES_BY_CODE
+
+    if show_all == (code is not None):
+        raise UsageProblem("give a rule CODE or --all, not both or neither")
+    if show_all:
+        if output_format == "json":
+            click.echo(json.dumps(all_json(ALL_RULES), indent=2))
+        else:
+            click.echo(render_all(ALL_RULES), nl=False)
+        return
+    code = code.upper()  # type: ignore[union-attr]
     if code in RULES_BY_CODE:
-        click.echo(render_rule(RULES_BY_CODE[code]), nl=False)
+        if output_format == "json":
+            click.echo(json.dumps(rule_json(RULES_BY_CODE[code]), indent=2))
+        else:
+            click.echo(render_rule(RULES_BY_CODE[code]), nl=False)
     elif code in FILE_CODES:
-        click.echo(render_file_code(code), nl=False)
+        if output_format == "json":
+            click.echo(json.dumps(file_code_json(code), indent=2))
+        else:
+            click.echo(render_file_code(code), nl=False)
     else:
         raise UsageProblem(f"unknown rule code {code!r}; `poollint rules` lists them")
 
 
 @main.command(name="rules")
 def list_rules() -> None:
-    """List every rule: code, name, fix availability, default on or opt-in."""
+    """List every code: name, fix availability, on by default or opt-in."""
+    from poollint.ruledocs import rules_table
     from poollint.rules import ALL_RULES
 
-    for r in ALL_RULES:
-        fix = r.FIX_AVAILABILITY.value
-        click.echo(f"{r.CODE}  {r.NAME:<40} fix: {fix:<9} {'on' if r.DEFAULT_ENABLED else 'opt-in'}")
+    for line in rules_table(ALL_RULES):
+        click.echo(line)

@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from poollint.config import Settings, path_matches_glob
 from poollint.deployment import deployment_kind
-from poollint.gitignore import Repository, find_work_tree, is_ignored
+from poollint.gitignore import IgnoreFile, Repository, find_work_tree, is_ignored
 
 __all__ = ["DiscoveryError", "PYTHON_SUFFIXES", "discover_files", "discover_python_files", "is_excluded"]
 
@@ -125,10 +125,11 @@ def discover_files(
     return sorted(found.values(), key=lambda p: p.as_posix())
 
 
-# Where a walked directory lies in git: its work tree and its posix path
-# relative to the tree's top; None outside any repository (or when git's
-# ignore files are not respected).
-_GitPosition = Optional[Tuple[Repository, str]]
+# Where a walked directory lies in git: its work tree, its posix path
+# relative to the tree's top, and the ignore files of the directories above
+# it (None: not known yet, for where a walk starts); None outside any
+# repository (or when git's ignore files are not respected).
+_GitPosition = Optional[Tuple[Repository, str, Optional[Tuple[IgnoreFile, ...]]]]
 
 
 def _repository(top: str, repositories: Dict[str, Repository]) -> Repository:
@@ -144,7 +145,7 @@ def _git_position(directory: Path, repositories: Dict[str, Repository]) -> _GitP
         return None
     repository = _repository(top, repositories)
     rel = os.path.relpath(os.path.abspath(directory), repository.top)
-    return repository, "" if rel == "." else rel.replace(os.sep, "/")
+    return repository, "" if rel == "." else rel.replace(os.sep, "/"), None
 
 
 def _walk(
@@ -178,14 +179,22 @@ def _walk(
         except OSError:
             # An unreadable directory cannot hold anything we could read.
             continue
-        ignores = None
+        ignores: Tuple[IgnoreFile, ...] = ()
         if repositories is not None:
-            if (git is None or git[1]) and any(entry.name == ".git" for entry in children):
+            names = {entry.name for entry in children}
+            if (git is None or git[1]) and ".git" in names:
                 # A nested repository (a submodule, a vendored checkout) has
                 # its own ignore files; the outer ones stop at its top.
-                git = (_repository(os.path.abspath(directory), repositories), "")
+                nested = _repository(os.path.abspath(directory), repositories)
+                git = (nested, "", nested.outer)
             if git is not None:
-                ignores = git[0].stack_for(git[1])
+                if git[2] is None:
+                    ignores = git[0].stack_for(git[1])
+                else:
+                    # The listing tells whether there is a .gitignore here:
+                    # no failed open() per directory to find out.
+                    own = git[0].gitignore(git[1]) if ".gitignore" in names else None
+                    ignores = git[2] + (own,) if own is not None else git[2]
         for entry in children:
             name = entry.name
             child_rel = (f"{rel}/{name}" if rel else name) if rel is not None else None
@@ -195,7 +204,7 @@ def _walk(
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 if git is not None:
-                    child_git = (git[0], f"{git[1]}/{name}" if git[1] else name)
+                    child_git = (git[0], f"{git[1]}/{name}" if git[1] else name, ignores)
                     if ignores and is_ignored(ignores, child_git[1], is_dir):
                         continue
                 if is_dir:

@@ -300,3 +300,16 @@ def test_show_settings_tells_how_files_are_chosen(project: Path) -> None:
     assert "respect-gitignore: false" in result.stdout
     default = invoke("check", "--show-settings").stdout
     assert "force-exclude: false" in default and "respect-gitignore: true" in default
+
+
+def test_fix_on_stdin_gives_the_source_back_when_poollint_fails(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import poollint.cli
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(poollint.cli, "run", crash)
+    result = invoke("check", "--fix", "--stdin-filename", "a.py", "-", input=BLOCKING)
+    assert result.exit_code == 2
+    assert result.stdout == BLOCKING
+    assert result.stderr.strip() == "poollint: internal error: RuntimeError: boom"

@@ -173,6 +173,7 @@ def check(
         sys.exit(EXIT_CLEAN)
 
     request = FixRequest(apply=fix or diff, unsafe=settings.unsafe_fixes)
+    source: Optional[bytes] = None
     try:
         cache = None
         if not no_cache:
@@ -183,6 +184,8 @@ def check(
         write = fix and not diff and source is None
         result = run(files, settings, rules, request, write=write, jobs=jobs, cache=cache, sources=sources)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
+        if fix and not diff and source is not None:
+            write_source(RunResult(), source)  # whoever pipes the output back must not lose the code
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
@@ -199,8 +202,8 @@ def check(
 
     # After --fix on standard input, standard output holds the source alone.
     to_stderr = fix and source is not None
-    if to_stderr:
-        write_source(result, source)  # type: ignore[arg-type]
+    if source is not None and to_stderr:
+        write_source(result, source)
     for line in finding_lines(result):
         click.echo(line, err=to_stderr)
     for line in summary(result, fixing=fix, unsafe_fixes=settings.unsafe_fixes):

@@ -226,6 +226,7 @@ def test_show_settings_prints_the_target_version_and_the_flag_wins(project: Path
     (project / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.11"\n\n[tool.poollint]\n')
     assert "target-version: py311" in invoke("check", "--show-settings").stdout
     assert "target-version: py39" in invoke("check", "--show-settings", "--target-version", "py39").stdout
+    assert "output-format: (default: concise)" in invoke("check", "--show-settings").stdout
     result = invoke("check", "--target-version", "3.9")
     assert result.exit_code == 2
     assert "--target-version must be a Python version" in result.stderr

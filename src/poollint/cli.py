@@ -386,6 +386,7 @@ def _print_settings(settings, rules, files) -> None:  # type: ignore[no-untyped-
     click.echo(f"target-version: {f'py{target[0]}{target[1]}' if target else '(unknown)'}")
     for line in describe_ruff(settings):
         click.echo(line)
+    click.echo(f"output-format: {settings.output_format or '(default: concise)'}")
     click.echo(f"force-exclude: {str(settings.force_exclude).lower()}")
     click.echo(f"respect-gitignore: {str(settings.respect_gitignore).lower()}")
     click.echo("pool: required-settings = " + ", ".join(settings.pool.required))

@@ -758,6 +758,10 @@ def load_settings(
             floor = None
         if floor is not None:
             values["target_version"] = floor
+    if isolated and "defer_to_ruff" not in values:
+        # No configuration file at all: ruff's is not read either, so
+        # nothing is left to ruff (--config defer-to-ruff=true says otherwise).
+        values["defer_to_ruff"] = False
     if overrides:
         _apply_overrides(values, sources, overrides)
 

@@ -269,6 +269,16 @@ def test_per_file_ignores_apply_to_the_document(tmp_path: Path) -> None:
     assert _projects(project).check(project / "app" / "db.py", DB_LEAKY).findings == []  # type: ignore[union-attr]
 
 
+def test_what_ruff_reports_itself_is_left_to_it_as_check_does(tmp_path: Path) -> None:
+    # requests.get() in an async function: ruff's ASYNC210, and poollint has no fix.
+    text = "import requests\n\n\nasync def fetch():\n    return requests.get('https://example.com')\n"
+    project = _project(tmp_path, pyproject='[tool.poollint]\n\n[tool.ruff.lint]\nselect = ["ASYNC"]\n')
+    assert _projects(project).check(project / "app" / "fetch.py", text).findings == []  # type: ignore[union-attr]
+    (project / "pyproject.toml").write_text('[tool.poollint]\n', encoding="utf-8")
+    found = _projects(project).check(project / "app" / "fetch.py", text).findings  # type: ignore[union-attr]
+    assert _codes(found) == ["POL102"]
+
+
 def test_a_broken_configuration_is_one_line_naming_the_file(tmp_path: Path) -> None:
     project = _project(tmp_path, pyproject="[tool.poollint]\nselect = 5\n")
     with pytest.raises(DocumentError) as caught:

@@ -328,6 +328,9 @@ class _Collector:
     def __init__(self, module: str, path: str, is_package: bool, text: str) -> None:
         self.facts = ModuleFacts(module=module, path=path)
         self.text = text
+        # Asked once per function: searching the whole text each time made
+        # pass 1 quadratic in the size of a file (a 5 MB module took minutes).
+        self.says_depends = "Depends" in text or "Security" in text
         self.is_package = is_package
         # (function qualname, local name) -> "app"/"router" for apps and
         # routers built inside a factory function such as create_app().
@@ -383,7 +386,7 @@ class _Collector:
                 self._class(stmt, prefix="", enclosing=None)
         # Depends() may sit anywhere (defaults, Annotated aliases, decorator
         # and router arguments): a whole-module walk, for the files that say it.
-        walk = _walk(tree) if "Depends" in self.text or "Security" in self.text else ()
+        walk = _walk(tree) if self.says_depends else ()
         for node in walk:
             if isinstance(node, ast.Call):
                 ref = self._dependency_ref(node, None)
@@ -640,7 +643,7 @@ class _Collector:
             ref = dependency or annotation
             if ref:
                 fn.depends.append(ref)
-        if "Depends" in self.text or "Security" in self.text:
+        if self.says_depends:
             options = self._depends_options(node)
             if options:
                 self.facts.depends_options[qualname] = {**options, **self.facts.depends_options.get(qualname, {})}

@@ -257,16 +257,35 @@ def dotted_name(expr: ast.AST) -> Optional[str]:
 def _literal(expr: ast.AST) -> Tuple[bool, object]:
     """(True, value) for a constant, a negated number or a literal string; (False, None) otherwise."""
     if isinstance(expr, ast.Constant):
-        return True, expr.value
+        return (True, expr.value) if usable_number(expr.value) else (False, None)
     if (
         isinstance(expr, ast.UnaryOp)
         and isinstance(expr.op, ast.USub)
         and isinstance(expr.operand, ast.Constant)
         and isinstance(expr.operand.value, (int, float))
         and not isinstance(expr.operand.value, bool)
+        and usable_number(expr.operand.value)
     ):
         return True, -expr.operand.value
     return False, None
+
+
+# Far above any pool size or timeout, far below Python's int-to-str limit.
+_LARGEST_USABLE_INT = 10**100
+
+
+def usable_number(value: object) -> bool:
+    """False for a literal no setting can mean and no message can print: an
+    int past Python's int-to-str digit limit (a long hex literal parses but
+    `str()` of it raises), an infinite or NaN float (`int()` of it raises),
+    a complex number (compared with `<`, it raises). Any other value: True."""
+    if isinstance(value, complex):
+        return False
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, int):
+        return -_LARGEST_USABLE_INT < value < _LARGEST_USABLE_INT
+    return True
 
 
 def _string(expr: Optional[ast.AST]) -> Optional[str]:
@@ -465,7 +484,14 @@ class _Collector:
             if known:
                 literals.append((kw.arg, value))
             elif kw.arg in _SHOWN_EXPRESSIONS:
-                text = ast.unparse(kw.value)
+                try:
+                    text = ast.unparse(kw.value)
+                except (ValueError, RecursionError):
+                    # Python reads these but cannot write them back: a hex
+                    # literal past the int-to-str digit limit, an expression
+                    # nested hundreds deep. Far too long to show either way,
+                    # and no reason to give up on the whole file.
+                    text = "\n"
                 if len(text) <= 80 and "\n" not in text:
                     expressions.append((kw.arg, text))
             if kw.arg == "url" and url is None:

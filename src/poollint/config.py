@@ -266,11 +266,9 @@ def _poollint_table(data: Mapping[str, Any]) -> Optional[Any]:
 
 
 def _find_config_with_data(start: Path) -> Tuple[Optional[Path], Optional[Dict[str, Any]]]:
-    start = Path(os.path.abspath(start))
-    try:
-        start = start.resolve()
-    except OSError:
-        pass
+    # realpath, not Path.resolve(): on Python < 3.13 resolve() raises
+    # RuntimeError for a symlink loop (`a.py -> a.py` given as the first path).
+    start = Path(os.path.realpath(os.path.abspath(start)))
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"

@@ -93,7 +93,10 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         message = str(exc.msg or exc)
         if any(marker in message for marker in _DECODE_ERRORS):
             message = message.replace("(unicode error) ", "")
-            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {message}"), digest)
+            # The line of the first byte that does not decode, where Python
+            # knows it; its column and "position" count within a token.
+            line = max(exc.lineno or 1, 1)
+            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {message}", line), digest)
         line = exc.lineno or 1
         column = exc.offset or 1
         return FactsResult(
@@ -104,6 +107,11 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"), digest)
     except RecursionError:
         return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"), digest)
+    except MemoryError:
+        # How CPython's parser says its stack overflowed (`not not ... x`,
+        # `lambda: lambda: ...` thousands deep): a file Python itself cannot
+        # compile, not a reason to stop checking the others.
+        return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too complex for Python's parser"), digest)
     except FactsError as exc:
         return FactsResult(
             None, _file_diagnostic(INTERNAL_ERROR, f"internal error while reading this file: {exc}"), digest

@@ -21,8 +21,10 @@ from poollint.parallel import JobsError, parse_jobs
 from poollint.reporters.concise import finding_lines, summary
 from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
+from poollint.streams import make_output_tolerant
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command Ctrl-C stopped
 
 
 class UsageProblem(click.ClickException):
@@ -60,6 +62,7 @@ _jobs_option = click.option(
 @click.version_option(__version__, "--version", "-V", prog_name="poollint", message="%(prog)s %(version)s")
 def main() -> None:
     """poollint: find the FastAPI + SQLAlchemy code that exhausts, leaks or blocks the database pool."""
+    make_output_tolerant()
 
 
 @main.command()

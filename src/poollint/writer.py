@@ -16,11 +16,13 @@ def write_atomic(path: Path, data: bytes) -> None:
 
     The bytes go to a temporary file in the same directory, which is flushed
     to disk and then renamed over the original. A symlink is followed so the
-    link stays a link, and the file keeps its permission bits.
+    link stays a link, and the file keeps its permission bits (and its owner,
+    where this process may set it).
     """
     target = Path(os.path.realpath(path))
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
+        status = target.stat()
+        mode = stat.S_IMODE(status.st_mode)
     except OSError as exc:
         raise WriteError(f"cannot write fixes: {exc.strerror or exc}") from exc
     if not os.access(target, os.W_OK):
@@ -37,6 +39,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _keep_owner(tmp, status)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
         tmp = ""
@@ -50,3 +53,18 @@ def write_atomic(path: Path, data: bytes) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _keep_owner(tmp: str, status: os.stat_result) -> None:
+    """Give the new file the old one's owner and group, where this process may.
+
+    The renamed file is a new file, owned by whoever runs poollint: root in a
+    container fixing a mounted checkout handed the user's files to root. Only
+    root may give a file away; anyone else keeps the owner the rename gives.
+    """
+    if not hasattr(os, "chown") or (status.st_uid, status.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    try:
+        os.chown(tmp, status.st_uid, status.st_gid)
+    except OSError:
+        pass

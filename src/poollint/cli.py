@@ -135,6 +135,11 @@ def check(
             directory = cache_directory(settings.project_root, cache_dir, settings.cache_dir)
             cache = Cache.open(directory, settings, rules)
         result = run(files, settings, rules, request, write=fix and not diff, jobs=jobs, cache=cache)
+    except KeyboardInterrupt:
+        # Not click's "Aborted!" and exit 1, which reads as "findings": each
+        # file is whole (writer.py), fixed or not, and the run did not finish.
+        click.echo("poollint: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
         click.echo(f"poollint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -247,11 +247,16 @@ def _read_toml(path: Path) -> Dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
+    except RecursionError:
+        # tomllib recurses into nested arrays and inline tables.
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to read") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"{path}: cannot read: {_one_line(reason)}") from None
+    except ValueError as exc:
+        # TOMLDecodeError, and the ValueError int() raises for an integer of
+        # more digits than Python converts (4,300), which tomllib lets out.
+        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
 
 
 def _one_line(text: str) -> str:
@@ -473,9 +478,11 @@ _CODE_OPTIONS = ("select", "ignore", "extend_select")
 
 def _split_codes(values: Iterable[str]) -> Tuple[str, ...]:
     # Accepts both `--select POL1 --select POL2` and ruff's `--select POL1,POL2`.
+    # An empty part is kept, for selection.py to reject as ruff does: dropped,
+    # `--select "$CODES"` with CODES unset selected nothing and passed every file.
     out: List[str] = []
     for value in values:
-        out.extend(part.strip() for part in str(value).split(",") if part.strip())
+        out.extend(part.strip() for part in str(value).split(","))
     return tuple(out)
 
 
@@ -554,7 +561,8 @@ def load_settings(
     if config_path is not None:
         path: Optional[Path] = Path(os.path.abspath(config_path))
         if not path.is_file():
-            raise ConfigError(f"{path}: config file does not exist")
+            problem = "is not a regular file" if path.exists() else "does not exist"
+            raise ConfigError(f"{path}: config file {problem}")
         data = _read_toml(path)
     else:
         path, data = _find_config_with_data(Path(start) if start is not None else Path.cwd())

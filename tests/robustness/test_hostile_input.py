@@ -357,3 +357,14 @@ def test_a_database_port_that_is_a_digit_but_not_a_number(project: Path) -> None
     outcome.assert_no_crash()
     outcome.assert_normal_file_still_checked()
     assert "POL306" in [f.code for f in outcome.of("db.py")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_called_py_in_a_directory_is_not_waited_on(project: Path) -> None:
+    # Opening a FIFO for reading blocks until someone writes: the walk keeps
+    # regular files (and links to them) only.
+    os.mkfifo(project / "pipe.py")
+    outcome = run_process("check", "--no-cache", ".", cwd=project, timeout=60)
+    outcome.assert_no_crash()
+    outcome.assert_normal_file_still_checked()
+    assert outcome.of("pipe.py") == []

@@ -23,11 +23,13 @@ from poollint.ruff_config import describe as describe_ruff
 from poollint.runner import RunResult, index_files, read_all_facts, run
 from poollint.selection import SelectionError, select_rules_for_settings
 from poollint.stdin import read_stdin, stdin_files, stdin_name, write_source
+from poollint.streams import make_output_tolerant
 
 if TYPE_CHECKING:
     from poollint.baseline import Baseline
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command Ctrl-C stopped
 
 
 class UsageProblem(click.ClickException):
@@ -65,6 +67,7 @@ _jobs_option = click.option(
 @click.version_option(__version__, "--version", "-V", prog_name="poollint", message="%(prog)s %(version)s")
 def main() -> None:
     """poollint: find the FastAPI + SQLAlchemy code that exhausts, leaks or blocks the database pool."""
+    make_output_tolerant()
 
 
 class _CheckCommand(click.Command):
@@ -234,6 +237,11 @@ def check(
         sources = {path: source for path in files} if source is not None else None
         write = fix and not diff and source is None
         result = run(files, settings, rules, request, write=write, jobs=jobs, cache=cache, sources=sources)
+    except KeyboardInterrupt:
+        # Not click's "Aborted!" and exit 1, which reads as "findings": each
+        # file is whole (writer.py), fixed or not, and the run did not finish.
+        click.echo("poollint: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug in poollint: say so in one line, exit 2
         if fix and not diff and source is not None:
             write_source(RunResult(), source)  # whoever pipes the output back must not lose the code

@@ -266,11 +266,16 @@ def _read_toml(path: Path) -> Dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
+    except RecursionError:
+        # tomllib recurses into nested arrays and inline tables.
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to read") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"{path}: cannot read: {_one_line(reason)}") from None
+    except ValueError as exc:
+        # TOMLDecodeError, and the ValueError int() raises for an integer of
+        # more digits than Python converts (4,300), which tomllib lets out.
+        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
 
 
 def _one_line(text: str) -> str:
@@ -285,11 +290,9 @@ def _poollint_table(data: Mapping[str, Any]) -> Optional[Any]:
 
 
 def _find_config_with_data(start: Path) -> Tuple[Optional[Path], Optional[Dict[str, Any]]]:
-    start = Path(os.path.abspath(start))
-    try:
-        start = start.resolve()
-    except OSError:
-        pass
+    # realpath, not Path.resolve(): on Python < 3.13 resolve() raises
+    # RuntimeError for a symlink loop (`a.py -> a.py` given as the first path).
+    start = Path(os.path.realpath(os.path.abspath(start)))
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
@@ -578,9 +581,11 @@ _CODE_OPTIONS = ("select", "ignore", "extend_select")
 
 def _split_codes(values: Iterable[str]) -> Tuple[str, ...]:
     # Accepts both `--select POL1 --select POL2` and ruff's `--select POL1,POL2`.
+    # An empty part is kept, for selection.py to reject as ruff does: dropped,
+    # `--select "$CODES"` with CODES unset selected nothing and passed every file.
     out: List[str] = []
     for value in values:
-        out.extend(part.strip() for part in str(value).split(",") if part.strip())
+        out.extend(part.strip() for part in str(value).split(","))
     return tuple(out)
 
 
@@ -672,7 +677,8 @@ def split_config_arguments(values: Sequence[str]) -> Tuple[Optional[str], Tuple[
             parsed = tomllib.loads(value)
         except tomllib.TOMLDecodeError as exc:
             if "=" not in value:
-                raise ConfigError(f"{os.path.abspath(value)}: config file does not exist") from None
+                problem = "is not a regular file" if os.path.exists(value) else "does not exist"
+                raise ConfigError(f"{os.path.abspath(value)}: config file {problem}") from None
             raise ConfigError(f"--config {value!r}: not a file, nor a valid KEY = VALUE option: {_one_line(str(exc))}") from None
         if not parsed:
             raise ConfigError(f"--config {value!r}: not a file, nor a KEY = VALUE option")
@@ -735,7 +741,8 @@ def load_settings(
     elif config_path is not None:
         path = Path(os.path.abspath(config_path))
         if not path.is_file():
-            raise ConfigError(f"{path}: config file does not exist")
+            problem = "is not a regular file" if path.exists() else "does not exist"
+            raise ConfigError(f"{path}: config file {problem}")
         data = _read_toml(path)
     else:
         path, data = _find_config_with_data(Path(start) if start is not None else Path.cwd())

@@ -120,8 +120,6 @@ def read_all_facts(
         if cached is None:
             (given if sources and key in sources else missing).append(path)
     for path in given:
-        from poollint.engine import read_facts
-
         found[_key(path)] = read_facts(path, settings.project_root, sources[_key(path)])  # type: ignore[index]
     for path, result in zip(missing, run_tasks(_facts_task, settings.project_root, missing, jobs, _facts_crashed)):
         found[_key(path)] = result

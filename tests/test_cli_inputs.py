@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 from poollint.cli import main
 
@@ -37,13 +37,6 @@ async def handler():
     await asyncio.sleep(1)
 """
 
-
-def _runner() -> CliRunner:
-    try:
-        # click < 8.2 (what Python 3.9 gets) mixes stderr into stdout unless told not to.
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 def invoke(*args: str, input: str | bytes | None = None):

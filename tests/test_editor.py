@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner
 
 from lsp_edits import apply_utf16_edits
 from poollint.cli import main
@@ -114,10 +114,7 @@ def _codes(findings: List[Diagnostic]) -> List[str]:
 def _check_fix(path: Path, data: bytes) -> bytes:
     """What `poollint check --fix` writes to `path` when it holds `data`."""
     path.write_bytes(data)
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2
-        runner = CliRunner()
+    runner = cli_runner()
     runner.invoke(main, ["check", "--fix", "--no-cache", str(path.parent)], catch_exceptions=False)
     return path.read_bytes()
 
@@ -359,10 +356,7 @@ def test_server_without_pygls_exits_2_with_one_line(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "pygls", None)
     monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
     monkeypatch.delitem(sys.modules, "poollint.lsp", raising=False)
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2
-        runner = CliRunner()
+    runner = cli_runner()
     result = runner.invoke(main, ["server"])
     assert result.exit_code == 2
     assert result.stderr == "poollint: error: `poollint server` needs pygls, which is not installed: pip install 'poollint[lsp]'\n"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 from poollint.cli import main
 
@@ -84,13 +84,6 @@ class Outcome:
         path, line, code = BLOCKING_FINDING
         assert [(f.line, f.code) for f in self.of(path)] == [(line, code)], self.stdout + self.stderr
 
-
-def _runner() -> CliRunner:
-    try:
-        # click < 8.2 (what Python 3.9 gets) mixes stderr into stdout unless told not to.
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 def run_cli(*args: str) -> Outcome:

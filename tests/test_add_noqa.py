@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 from poollint.cli import main
 
@@ -24,12 +24,6 @@ async def handler():
     return 1
 """
 
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 def invoke(*args: str):

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 from poollint.baseline import Baseline, BaselineError, normalise
 from poollint.cli import main
@@ -20,12 +20,6 @@ async def handler():
     return 1
 """
 
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 def invoke(*args: str):

@@ -215,6 +215,15 @@ def test_a_changed_ruff_configuration_counts_on_a_warm_run(tmp_path: Path, monke
     assert len(_marked("both", "poollint")) == int(count.search(warm.output).group(1))  # type: ignore[union-attr]
 
 
+def test_isolated_reads_no_ruff_configuration_either(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"ruff.toml": '[lint]\nselect = ["ASYNC"]\n'})
+    settings = load_settings(root, isolated=True)
+    assert settings.defer_to_ruff is False
+    files = discover_files([root], settings)
+    result = run(files, settings, [RULES_BY_CODE[code] for code in OVERLAPPING], jobs=1)
+    assert _lines(root, result) == _marked("both", "poollint", "newer-ruff", "ruff")
+
+
 def test_show_settings_says_what_is_left_to_ruff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path, {"pyproject.toml": '[tool.poollint]\n\n[tool.ruff.lint]\nextend-select = ["ASYNC25", "ASYNC210"]\n'})
     monkeypatch.chdir(root)

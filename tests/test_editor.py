@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner
 
 from lsp_edits import apply_utf16_edits
 from poollint.cli import main
@@ -114,10 +114,7 @@ def _codes(findings: List[Diagnostic]) -> List[str]:
 def _check_fix(path: Path, data: bytes) -> bytes:
     """What `poollint check --fix` writes to `path` when it holds `data`."""
     path.write_bytes(data)
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2
-        runner = CliRunner()
+    runner = cli_runner()
     runner.invoke(main, ["check", "--fix", "--no-cache", str(path.parent)], catch_exceptions=False)
     return path.read_bytes()
 
@@ -269,6 +266,16 @@ def test_per_file_ignores_apply_to_the_document(tmp_path: Path) -> None:
     assert _projects(project).check(project / "app" / "db.py", DB_LEAKY).findings == []  # type: ignore[union-attr]
 
 
+def test_what_ruff_reports_itself_is_left_to_it_as_check_does(tmp_path: Path) -> None:
+    # requests.get() in an async function: ruff's ASYNC210, and poollint has no fix.
+    text = "import requests\n\n\nasync def fetch():\n    return requests.get('https://example.com')\n"
+    project = _project(tmp_path, pyproject='[tool.poollint]\n\n[tool.ruff.lint]\nselect = ["ASYNC"]\n')
+    assert _projects(project).check(project / "app" / "fetch.py", text).findings == []  # type: ignore[union-attr]
+    (project / "pyproject.toml").write_text('[tool.poollint]\n', encoding="utf-8")
+    found = _projects(project).check(project / "app" / "fetch.py", text).findings  # type: ignore[union-attr]
+    assert _codes(found) == ["POL102"]
+
+
 def test_a_broken_configuration_is_one_line_naming_the_file(tmp_path: Path) -> None:
     project = _project(tmp_path, pyproject="[tool.poollint]\nselect = 5\n")
     with pytest.raises(DocumentError) as caught:
@@ -349,10 +356,7 @@ def test_server_without_pygls_exits_2_with_one_line(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "pygls", None)
     monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
     monkeypatch.delitem(sys.modules, "poollint.lsp", raising=False)
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2
-        runner = CliRunner()
+    runner = cli_runner()
     result = runner.invoke(main, ["server"])
     assert result.exit_code == 2
     assert result.stderr == "poollint: error: `poollint server` needs pygls, which is not installed: pip install 'poollint[lsp]'\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner
 
 pytest.importorskip("pygls", reason="the language server needs pygls: pip install -e '.[lsp]'")
 
@@ -122,10 +122,7 @@ def _check_fix_output(project: Path, relative: str, text: str, tmp_path: Path) -
     copy = tmp_path / f"copy-{len(list(tmp_path.iterdir()))}"
     shutil.copytree(project, copy)
     (copy / relative).write_text(text, encoding="utf-8")
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2
-        runner = CliRunner()
+    runner = cli_runner()
     runner.invoke(main, ["check", "--fix", "--no-cache", str(copy)], catch_exceptions=False)
     return (copy / relative).read_text(encoding="utf-8")
 

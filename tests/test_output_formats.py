@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 from poollint.cli import main
 from poollint.diagnostic import Diagnostic, FileResult
@@ -59,12 +59,6 @@ SLEEP_STOCK = "time.sleep() blocks the event loop in async route GET /stock (sto
 HTTP = "requests.get() blocks the event loop in async route GET /orders (list_orders)"
 SYNTAX = "syntax error: invalid syntax"
 
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 def check(*args: str):

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 from poollint.cli import main
 
@@ -34,12 +34,6 @@ async def stock():
 DB = 'from sqlalchemy import create_engine\n\nengine = create_engine("sqlite:///shop.db", echo=True)\n'
 ONLY_SLEEP = "import time\n\n\nasync def handler():\n    time.sleep(1)\n"
 
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 def check(*args: str, env=None):  # type: ignore[no-untyped-def]

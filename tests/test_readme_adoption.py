@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner
 
 from poollint.cli import main
 
@@ -44,10 +44,7 @@ def _blocks() -> List[List[List[str]]]:
 
 
 def _run(args: List[str]):
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
+    runner = cli_runner()
     return runner.invoke(main, args, catch_exceptions=False)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner
 
 from poollint.cli import main
 from sarif_schema import validate as validate_sarif
@@ -45,10 +45,7 @@ def _poollint_commands(commands: List[str]) -> List[List[str]]:
 
 
 def _run(argv: List[str]):  # type: ignore[no-untyped-def]
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
+    runner = cli_runner()
     return runner.invoke(main, argv, catch_exceptions=False)
 
 

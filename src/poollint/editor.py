@@ -39,6 +39,7 @@ from poollint.project_files import ProjectFiles
 from poollint.rule import PoolRule
 from poollint.runner import rule_classes, rules_for_file
 from poollint.reporters import RULE_DOCS_URL
+from poollint.ruff_config import leave_to_ruff
 from poollint.selection import SelectionError, select_rules_for_settings
 
 SOURCE = "poollint"
@@ -351,6 +352,8 @@ class Projects:
         index = project.index_with(path, facts, source)
         rules = rules_for_file(path, settings, project.rules)
         result = check_file(path, source, facts, index, settings, rules)
+        # As `poollint check` does: what ruff reports itself is left to it.
+        leave_to_ruff([result], settings)
         findings = sorted(result.diagnostics, key=Diagnostic.sort_key)
         return DocumentCheck(path, text, settings, findings, source, codec, facts, index, rules)
 

@@ -101,7 +101,10 @@ def read_facts(
         message = str(exc.msg or exc)
         if any(marker in message for marker in _DECODE_ERRORS):
             message = message.replace("(unicode error) ", "")
-            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {message}"), digest)
+            # The line of the first byte that does not decode, where Python
+            # knows it; its column and "position" count within a token.
+            line = max(exc.lineno or 1, 1)
+            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {message}", line), digest)
         line = exc.lineno or 1
         column = exc.offset or 1
         return FactsResult(
@@ -112,6 +115,11 @@ def read_facts(
         return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"), digest)
     except RecursionError:
         return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"), digest)
+    except MemoryError:
+        # How CPython's parser says its stack overflowed (`not not ... x`,
+        # `lambda: lambda: ...` thousands deep): a file Python itself cannot
+        # compile, not a reason to stop checking the others.
+        return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too complex for Python's parser"), digest)
     except FactsError as exc:
         return FactsResult(
             None, _file_diagnostic(INTERNAL_ERROR, f"internal error while reading this file: {exc}"), digest
@@ -273,6 +281,14 @@ def check_file(
             if fixes and fix.baseline is not None:
                 fixes = _not_in_baseline(fixes, diagnostics, fix.baseline, path, settings, current)
             if not fixes:
+                break
+            if result.original is None and module.bytes != source:
+                # libcst writes a few files back otherwise than it read them
+                # (a form feed before a statement, the last lone-CR line
+                # ending): fixing one would change bytes no fix asked for.
+                result.warnings.append(
+                    f"{path}: fixes not applied: libcst would not write the rest of this file back unchanged"
+                )
                 break
             outcome = apply_fixes(module, fixes, path)
             for d, why in outcome.dropped:

@@ -102,8 +102,10 @@ def emit(
     fixing: bool,
     unsafe_fixes: bool,
     exit_zero: bool,
+    err: bool = False,
 ) -> int:
-    """Print or write the report of `result` (a RunResult); the exit code."""
+    """Print or write the report of `result` (a RunResult); the exit code.
+    `err`: print it on standard error (stdout then holds a fixed source)."""
     if not (options.quiet or options.silent):
         for file_result in result.files:
             for warning in file_result.warnings:
@@ -118,7 +120,7 @@ def emit(
             click.echo(f"poollint: error: cannot write {options.output_file}: {exc.strerror or exc}", err=True)
             return EXIT_ERROR
     elif text:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, err=err)
     return exit_code(result, options, exit_zero=exit_zero)
 
 

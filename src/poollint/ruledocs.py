@@ -390,3 +390,75 @@ def generated_ruff_page() -> str:
     from poollint.rules import ALL_RULES
 
     return f"{GENERATED}\n\n{render_ruff_page(ALL_RULES)}"
+# --------------------------------------------------------------------------- `poollint rule`, `poollint rules`
+
+# ruff's words for fix availability in `ruff rule --output-format json`.
+_FIX_AVAILABILITY_JSON = {
+    FixAvailability.NONE: "None",
+    FixAvailability.SOMETIMES: "Sometimes",
+    FixAvailability.ALWAYS: "Always",
+}
+
+
+def rule_json(rule: Type[PoolRule]) -> Dict[str, object]:
+    """One rule for `poollint rule --output-format json`: ruff's field names
+    where they mean the same (name, code, summary, message_formats, fix,
+    fix_availability, explanation), then poollint's own."""
+    return {
+        "name": rule.NAME,
+        "code": rule.CODE,
+        "summary": rule.summary(),
+        "message_formats": [rule.MESSAGE],
+        "fix": _FIX_SENTENCES[rule.FIX_AVAILABILITY],
+        "fix_availability": _FIX_AVAILABILITY_JSON[rule.FIX_AVAILABILITY],
+        "fix_title": rule.FIX_TITLE if rule.FIX_AVAILABILITY is not FixAvailability.NONE else None,
+        "explanation": rule.docs() + "\n",
+        "family": rule.__module__.split(".")[2],
+        "default_enabled": rule.DEFAULT_ENABLED,
+        "since": rule.SINCE,
+        "options": [{"option": option, "meaning": meaning} for option, meaning in rule.OPTIONS],
+    }
+
+
+def file_code_json(code: str) -> Dict[str, object]:
+    """A POL9xx code (a file that could not be checked) in rule_json's shape."""
+    return {
+        "name": FILE_CODES[code],
+        "code": code,
+        "summary": FILE_CODE_DOCS[code],
+        "message_formats": [],
+        "fix": _FIX_SENTENCES[FixAvailability.NONE],
+        "fix_availability": _FIX_AVAILABILITY_JSON[FixAvailability.NONE],
+        "fix_title": None,
+        "explanation": FILE_CODE_DOCS[code] + "\n",
+        "family": "file",
+        # Always reported, whatever is selected.
+        "default_enabled": True,
+        "since": "0.1.0",
+        "options": [],
+    }
+
+
+def render_all(rules: Sequence[Type[PoolRule]]) -> str:
+    """`poollint rule --all`: every rule's page, then the POL9xx codes, one after another."""
+    pages = [render_rule(rule) for rule in rules] + [render_file_code(code) for code in FILE_CODES]
+    return "\n".join(pages)
+
+
+def all_json(rules: Sequence[Type[PoolRule]]) -> List[Dict[str, object]]:
+    return [rule_json(rule) for rule in rules] + [file_code_json(code) for code in FILE_CODES]
+
+
+def rules_table(rules: Sequence[Type[PoolRule]]) -> List[str]:
+    """`poollint rules`: code, name, fix availability and default, one rule a line under a header."""
+    rows = [("Code", "Name", "Fix", "Default", "Scope")]
+    for rule in rules:
+        default = "on" if rule.DEFAULT_ENABLED else "opt-in"
+        rows.append((rule.CODE, rule.NAME, _FIX_WORDS[rule.FIX_AVAILABILITY], default, SCOPE_WORDS[rule.SCOPE]))
+    for code, name in FILE_CODES.items():
+        rows.append((code, name, _FIX_WORDS[FixAvailability.NONE], "always", "file"))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    return [
+        f"{code:<{widths[0]}}  {name:<{widths[1]}}  {fix:<{widths[2]}}  {default:<{widths[3]}}  {scope}".rstrip()
+        for code, name, fix, default, scope in rows
+    ]

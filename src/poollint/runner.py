@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
 
 # The engine (and with it libcst, a third of the start-up) is imported only
 # when a file must really be read: a run answered from the cache never does.
@@ -101,19 +101,26 @@ def read_all_facts(
     jobs: int = 1,
     cache: Optional[Cache] = None,
     digests: Optional[Dict[str, str]] = None,
+    sources: Optional[Mapping[str, bytes]] = None,
 ) -> Dict[str, FactsResult]:
     """Pass 1 over `paths`, keyed by file and in their order; files the cache
-    knows by their digest are not parsed."""
+    knows by their digest are not parsed. `sources` (by file key) stand in
+    for what is on disk (the text of `--stdin-filename`)."""
+    from poollint.engine import read_facts
+
     paths = list(paths)
     found: Dict[str, Optional[FactsResult]] = {}
     missing: List[Path] = []
+    given: List[Path] = []
     for path in paths:
         key = _key(path)
         digest = (digests or {}).get(key)
         cached = cache.facts(key, digest) if cache is not None and digest else None
         found[key] = cached  # type: ignore[assignment]
         if cached is None:
-            missing.append(path)
+            (given if sources and key in sources else missing).append(path)
+    for path in given:
+        found[_key(path)] = read_facts(path, settings.project_root, sources[_key(path)])  # type: ignore[index]
     for path, result in zip(missing, run_tasks(_facts_task, settings.project_root, missing, jobs, _facts_crashed)):
         found[_key(path)] = result
         if cache is not None and result.digest and not _is_read_error(result):
@@ -121,14 +128,16 @@ def read_all_facts(
     return found  # type: ignore[return-value]
 
 
-def read_digests(paths: Sequence[Path]) -> Dict[str, str]:
-    """Each file's content digest ("" when it cannot be read)."""
+def read_digests(paths: Sequence[Path], sources: Optional[Mapping[str, bytes]] = None) -> Dict[str, str]:
+    """Each file's content digest ("" when it cannot be read), from `sources`
+    (by file key) where given."""
     digests = {}
     for path in paths:
+        key = _key(path)
         try:
-            digests[_key(path)] = file_digest(path.read_bytes())
+            digests[key] = file_digest(sources[key] if sources and key in sources else path.read_bytes())
         except OSError:
-            digests[_key(path)] = ""
+            digests[key] = ""
     return digests
 
 
@@ -144,16 +153,20 @@ def run(
     write: bool = True,
     jobs: int = 1,
     cache: Optional[Cache] = None,
+    sources: Optional[Mapping[Path, bytes]] = None,
 ) -> RunResult:
     """Check `files`; `jobs` > 1 shares both passes out over that many processes.
 
     Results come back in the order of `files` whatever `jobs` is, and only
     this process writes files, once every result is in. With a `cache`,
     unchanged files skip pass 1, and skip pass 2 when what their findings
-    depend on in the project is unchanged too.
+    depend on in the project is unchanged too. `sources` are the contents of
+    some files (which need not exist on disk) to use instead of reading
+    them, in the index as in the check: what --stdin-filename gives.
     """
+    given = {_key(path): data for path, data in (sources or {}).items()}
     indexed = index_files(files, settings, deployment=reads_deployment_files(rules))
-    digests = read_digests(indexed) if cache is not None else None
+    digests = read_digests(indexed, given) if cache is not None else None
     if cache is not None and digests is not None:
         unchanged = _all_from_cache(cache, files, digests, fix)
         if unchanged is not None:
@@ -168,12 +181,12 @@ def run(
 
     rules = rule_classes(rules)
     with _collector_tuned():
-        facts = read_all_facts(indexed, settings, jobs, cache, digests)
+        facts = read_all_facts(indexed, settings, jobs, cache, digests, given)
         index = build_index(facts.values())
         release_shared()
         # The facts live until the run ends: kept out of every later collection.
         gc.freeze()
-        state = _CheckState(facts, index, settings, tuple(rules), fix, track=cache is not None)
+        state = _CheckState(facts, index, settings, tuple(rules), fix, track=cache is not None, sources=given)
         checked = _check_all(state, list(files), jobs, cache)
     result = RunResult()
     for path, file_result in zip(files, checked):
@@ -182,13 +195,15 @@ def run(
                 write_atomic(path, file_result.fixed_source)
             except WriteError as exc:
                 report_only = FixRequest(describe=fix.describe)
-                unfixed = _check_task(_CheckState(facts, index, settings, tuple(rules), report_only), path)
+                unfixed = _check_task(_CheckState(facts, index, settings, tuple(rules), report_only, sources=given), path)
                 unfixed.warnings.append(f"{path}: {exc}")
                 file_result = unfixed
         result.files.append(file_result)
     changed = [f for f in result.files if f.fixed_source is not None]
     if changed:
-        _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None, fix.describe)
+        _recheck_after_fixes(
+            result, changed, facts, settings, rules, jobs, cache if write else None, fix.describe, given
+        )
     # After the cache, which keeps every finding: what is left to ruff
     # follows ruff's configuration as it is now.
     result.warnings.extend(leave_to_ruff(result.files, settings))
@@ -377,6 +392,7 @@ def _recheck_after_fixes(
     jobs: int = 1,
     cache: Optional[Cache] = None,
     describe: bool = False,
+    sources: Optional[Mapping[str, bytes]] = None,
 ) -> None:
     """Check every file again against the index of the fixed project.
 
@@ -388,7 +404,7 @@ def _recheck_after_fixes(
     """
     from poollint.engine import build_index, read_facts
 
-    fixed_sources: Dict[str, bytes] = {}
+    fixed_sources: Dict[str, bytes] = dict(sources or {})
     for file_result in changed:
         key = _key(file_result.path)
         fixed_sources[key] = file_result.fixed_source  # type: ignore[assignment]

@@ -36,7 +36,11 @@ def parse_release(text: str) -> Optional[Tuple[Tuple[int, ...], bool]]:
     match = _VERSION.match(text.strip())
     if match is None:
         return None
-    release = tuple(int(part) for part in match.group("release").split("."))
+    parts = match.group("release").split(".")
+    if any(len(part) > 30 for part in parts):
+        # No real version; int() of 4,300 digits and more raises.
+        return None
+    release = tuple(int(part) for part in parts)
     pre = bool(match.group("pre")) or bool(re.search(r"dev", text[match.end("release") :], re.IGNORECASE))
     return release, pre
 

@@ -12,11 +12,12 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Optional, Set, Tuple
+from typing import Iterable, Optional, Set, Tuple
 
 import pytest
 
 from poollint import engine, flake8_plugin
+from poollint.cache import CACHE_DIR_ENV, CACHE_DIR_NAME
 from poollint.flake8_plugin import Plugin, check_lines, source_bytes
 from poollint.rule import RuleScope
 from poollint.rules import ALL_RULES
@@ -51,13 +52,18 @@ needs_flake8 = pytest.mark.skipif(
 
 LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<message>.*)$")
 Finding = Tuple[str, int, int, str, str]
+Place = Tuple[str, int, int, str]
 
 
 @pytest.fixture(autouse=True)
 def _fresh_plugin_state(monkeypatch):
-    # Settings are remembered per directory for a flake8 run; tests write new ones.
+    # Settings and projects are remembered for a flake8 run; tests write new ones.
     monkeypatch.setattr(flake8_plugin, "_SETTINGS", {})
+    monkeypatch.setattr(flake8_plugin, "_PROJECTS", {})
     monkeypatch.setattr(flake8_plugin, "_WANTED", None)
+    monkeypatch.setattr(flake8_plugin, "_PATHS", None)
+    # Each project keeps its cache in its own directory.
+    monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
 
 
 def _run(args, cwd: Path, stdin: Optional[str] = None) -> subprocess.CompletedProcess:
@@ -85,6 +91,16 @@ def _findings(output: str, cwd: Path) -> Set[Finding]:
     return found
 
 
+def _places(findings: Iterable[Finding]) -> Set[Place]:
+    """(path, line, column, code): the messages differ in `[*]`, which flake8 does not print."""
+    return {finding[:4] for finding in findings}
+
+
+def _python_places(check: subprocess.CompletedProcess, cwd: Path) -> Set[Place]:
+    """Where `poollint check` reports in Python files, the only files flake8 checks."""
+    return {place for place in _places(_findings(check.stdout, cwd)) if place[0].endswith(".py")}
+
+
 def _write(root: Path, files: dict) -> None:
     for name, text in files.items():
         target = root / name
@@ -92,10 +108,11 @@ def _write(root: Path, files: dict) -> None:
         target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
+# SQLite: no pool settings to ask for (POL301), so that only the two rules of scope file speak.
 ECHO_AND_PASSWORD = """
 from sqlalchemy import create_engine
 
-engine = create_engine("postgresql+psycopg://app@db/shop", echo=True)
+engine = create_engine("sqlite:///shop.db", echo=True)
 REPORTS_URL = "postgresql://reports:s3cret@db/reports"
 """
 PASSWORD_ONLY = """
@@ -106,19 +123,44 @@ ADMIN_URL = "postgresql://admin:hunter2@db/shop"
 # -- real flake8 --------------------------------------------------------------------------
 
 
-@needs_flake8
-def test_flake8_reports_what_poollint_check_reports_for_the_file_rules(tmp_path: Path) -> None:
+def _shop_copy(tmp_path: Path) -> Path:
     shop = tmp_path / "shop"
-    shutil.copytree(SHOP, shop)
+    shutil.copytree(SHOP, shop, ignore=shutil.ignore_patterns(CACHE_DIR_NAME, "__pycache__"))
+    return shop
+
+
+@needs_flake8
+def test_flake8_reports_what_poollint_check_reports_in_python_files(tmp_path: Path) -> None:
+    shop = _shop_copy(tmp_path)
     flake8 = _flake8("--select", "POL", ".", cwd=shop)
     check = _run(["poollint", "check", "--no-cache", "."], shop)
     assert check.returncode == 1, check.stderr
-    expected = {f for f in _findings(check.stdout, shop) if f[3] in FILE_CODES}
-    found = _findings(flake8.stdout, shop)
-    assert found == expected
-    # Every rule the plugin runs is shown by the example app: the comparison is not empty.
-    assert {f[3] for f in found} == FILE_CODES
+    found = _places(_findings(flake8.stdout, shop))
+    assert found == _python_places(check, shop)
     assert flake8.returncode == 1
+    # Not just the rules that need only their file: the example app shows
+    # every rule on by default, and all but the one reporting in
+    # requirements.txt reach flake8.
+    default_codes = {rule.CODE for rule in ALL_RULES if rule.DEFAULT_ENABLED}
+    reported = {place[3] for place in found}
+    assert reported >= FILE_CODES and reported - FILE_CODES
+    assert reported == default_codes - {"POL311"}
+    # ... which `poollint check` reports at the pin, in a file flake8 does not read.
+    assert {place[:2] + place[3:] for place in _places(_findings(check.stdout, shop)) - found} == {
+        ("requirements.txt", 4, "POL311")
+    }
+
+
+@needs_flake8
+def test_flake8_on_two_jobs_reports_what_it_reports_on_one(tmp_path: Path) -> None:
+    shop = _shop_copy(tmp_path)
+    # Each worker process reads the project for itself: once with the cache
+    # empty, once with it filled by the first run.
+    one = _flake8("--select", "POL", "-j1", ".", cwd=shop)
+    two = _flake8("--select", "POL", "-j2", ".", cwd=shop)
+    assert sorted(two.stdout.splitlines()) == sorted(one.stdout.splitlines())
+    assert len(_places(_findings(one.stdout, shop))) > 20
+    assert (one.returncode, two.returncode) == (1, 1)
 
 
 def _readme_flake8_config() -> str:
@@ -174,7 +216,7 @@ def test_tool_poollint_ignore_per_file_ignores_and_excludes_are_honoured(tmp_pat
         ("project/app/other.py", 1, "POL501"),
     }
     check = _run(["poollint", "check", "--no-cache", "project"], tmp_path)
-    assert found == {f for f in _findings(check.stdout, tmp_path) if f[3] in FILE_CODES}
+    assert _places(found) == _python_places(check, tmp_path)
 
 
 @needs_flake8
@@ -206,6 +248,168 @@ def test_stdin_is_checked_under_its_display_name(tmp_path: Path) -> None:
     assert [(f[0], f[1], f[2], f[3]) for f in _findings(flake8.stdout, tmp_path)] == [("app/db.py", 3, column, "POL305")]
 
 
+# A route module that blocks only through a helper defined in another module.
+BLOCKING_HELPER = """
+import time
+
+
+def wait_for_replica():
+    time.sleep(0.5)
+"""
+ROUTES_CALLING_THE_HELPER = """
+from fastapi import APIRouter
+
+from app.utils import wait_for_replica
+
+router = APIRouter()
+
+
+@router.get("/orders")
+async def list_orders():
+    wait_for_replica()
+    return []
+"""
+ROUTES_NOT_CALLING_IT = ROUTES_CALLING_THE_HELPER.replace("    wait_for_replica()\n", "")
+HELPER_CALL = ("app/routes.py", 10, 5, "POL101")
+
+
+def _helper_project(root: Path, routes: str = ROUTES_CALLING_THE_HELPER, config: bool = True) -> None:
+    files = {"app/__init__.py": "", "app/utils.py": BLOCKING_HELPER, "app/routes.py": routes}
+    if config:
+        files["pyproject.toml"] = "[tool.poollint]\n"
+    _write(root, files)
+
+
+@needs_flake8
+def test_a_helper_defined_in_another_module_is_followed(tmp_path: Path) -> None:
+    _helper_project(tmp_path)
+    # flake8 checks the route's module alone; the plugin still reads the
+    # rest of the project under [tool.poollint], as `poollint check` does.
+    flake8 = _flake8("--select", "POL", "app/routes.py", cwd=tmp_path)
+    assert _places(_findings(flake8.stdout, tmp_path)) == {HELPER_CALL}
+    check = _run(["poollint", "check", "--no-cache", "app/routes.py"], tmp_path)
+    assert _python_places(check, tmp_path) == {HELPER_CALL}
+    # Its facts are kept where `poollint check` keeps them, for the next run of either.
+    assert (tmp_path / CACHE_DIR_NAME).is_dir()
+
+
+@needs_flake8
+def test_without_a_configuration_the_index_holds_what_flake8_was_given(tmp_path: Path) -> None:
+    _helper_project(tmp_path, config=False)
+    # As `poollint check PATHS` without a configuration file: the helper is
+    # known when its module is among the paths, not otherwise.
+    for paths, expected in ((["app"], {HELPER_CALL}), (["app/routes.py"], set()), (["app/routes.py", "app/utils.py"], {HELPER_CALL})):
+        flake8 = _flake8("--select", "POL", *paths, cwd=tmp_path)
+        check = _run(["poollint", "check", "--no-cache", *paths], tmp_path)
+        assert _places(_findings(flake8.stdout, tmp_path)) == _python_places(check, tmp_path) == expected, paths
+
+
+@needs_flake8
+def test_stdin_is_checked_with_the_project_on_disk_around_it(tmp_path: Path) -> None:
+    _helper_project(tmp_path, routes=ROUTES_NOT_CALLING_IT)
+    assert _flake8("--select", "POL", "app/routes.py", cwd=tmp_path).stdout == ""
+    # An editor's unsaved text on stdin: the call in it, the helper on disk.
+    unsaved = textwrap.dedent(ROUTES_CALLING_THE_HELPER).lstrip("\n")
+    flake8 = _flake8("--select", "POL", "--stdin-display-name", "app/routes.py", "-", cwd=tmp_path, stdin=unsaved)
+    assert _places(_findings(flake8.stdout, tmp_path)) == {HELPER_CALL}
+    # And the other way round: what is on disk is not what is checked.
+    _helper_project(tmp_path, routes=ROUTES_CALLING_THE_HELPER)
+    saved = textwrap.dedent(ROUTES_NOT_CALLING_IT).lstrip("\n")
+    flake8 = _flake8("--select", "POL", "--stdin-display-name", "app/routes.py", "-", cwd=tmp_path, stdin=saved)
+    assert flake8.stdout == ""
+
+
+@needs_flake8
+def test_workers_from_a_dockerfile_reach_a_finding_in_python(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.poollint]\n",
+            "Dockerfile": 'FROM python:3.12-slim\nCMD ["uvicorn", "app.main:app", "--workers", "8"]\n',
+            "app/__init__.py": "",
+            "app/main.py": """
+                from fastapi import FastAPI
+                from sqlalchemy import create_engine
+
+                app = FastAPI()
+                engine = create_engine(
+                    "postgresql+psycopg://app@db/shop",
+                    pool_size=20,
+                    max_overflow=10,
+                    pool_recycle=1800,
+                    pool_pre_ping=True,
+                )
+            """,
+        },
+    )
+    flake8 = _flake8("--select", "POL", ".", cwd=tmp_path)
+    check = _run(["poollint", "check", "--no-cache", "."], tmp_path)
+    found = _findings(flake8.stdout, tmp_path)
+    assert {place[3] for place in _places(found)} == {"POL310"}
+    assert _places(found) == _python_places(check, tmp_path)
+    # (20 + 10) x 8 workers, the 8 read from the Dockerfile.
+    assert "240" in next(iter(found))[4]
+
+
+@needs_flake8
+def test_calls_ruff_reports_are_left_to_ruff_as_poollint_check_leaves_them(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.poollint]\n",
+            "app/routes.py": """
+                import requests
+                from fastapi import APIRouter
+
+                router = APIRouter()
+
+
+                @router.get("/rates")
+                async def rates():
+                    return requests.get("https://rates.example").json()
+            """,
+        },
+    )
+    blocking_http = {("app/routes.py", 9, 12, "POL102")}
+    assert _places(_findings(_flake8("--select", "POL", ".", cwd=tmp_path).stdout, tmp_path)) == blocking_http
+    # ruff, configured to report ASYNC210, reports that call itself.
+    with open(tmp_path / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write('[tool.ruff.lint]\nselect = ["ASYNC"]\n')
+    check = _run(["poollint", "check", "--no-cache", "."], tmp_path)
+    assert _python_places(check, tmp_path) == set()
+    assert _flake8("--select", "POL", ".", cwd=tmp_path).stdout == ""
+
+
+@needs_flake8
+def test_files_elsewhere_that_cannot_be_read_are_left_out_of_the_index(tmp_path: Path) -> None:
+    _helper_project(tmp_path)
+    (tmp_path / "app" / "broken.py").write_text("def broken(:\n", encoding="utf-8")
+    (tmp_path / "app" / "latin.py").write_bytes(b"NAME = '\xe9'\n")
+    (tmp_path / "app" / "gone.py").symlink_to(tmp_path / "app" / "missing.py")
+    flake8 = _flake8("--select", "POL", "app/routes.py", cwd=tmp_path)
+    assert _places(_findings(flake8.stdout, tmp_path)) == {HELPER_CALL}
+    check = _run(["poollint", "check", "--no-cache", "app/routes.py"], tmp_path)
+    assert _python_places(check, tmp_path) == {HELPER_CALL}
+
+
+@needs_flake8
+@pytest.mark.parametrize(
+    "config, flake8_select",
+    [('[tool.poollint]\nselect = ["POL305", "POL501"]\n', "POL"), ("[tool.poollint]\n", "POL305,POL501")],
+    ids=["tool-poollint-select", "flake8-select"],
+)
+def test_rules_of_scope_file_alone_read_no_other_file(tmp_path: Path, config: str, flake8_select: str) -> None:
+    _helper_project(tmp_path)
+    _write(tmp_path, {"pyproject.toml": config, "app/db.py": ECHO_AND_PASSWORD})
+    flake8 = _flake8("--select", flake8_select, ".", cwd=tmp_path)
+    assert {(f[0], f[1], f[3]) for f in _findings(flake8.stdout, tmp_path)} == {
+        ("app/db.py", 3, "POL305"),
+        ("app/db.py", 4, "POL501"),
+    }
+    # No project was read: no facts were cached.
+    assert not (tmp_path / CACHE_DIR_NAME).exists()
+
+
 @needs_flake8
 def test_noqa_comments_are_left_to_flake8(tmp_path: Path) -> None:
     _write(tmp_path, {"db.py": 'ADMIN_URL = "postgresql://admin:hunter2@db/shop"  # noqa: POL501\n'})
@@ -213,6 +417,27 @@ def test_noqa_comments_are_left_to_flake8(tmp_path: Path) -> None:
     # flake8 sees the finding and drops it itself: --disable-noqa shows it.
     shown = _flake8("--select", "POL", "--disable-noqa", ".", cwd=tmp_path)
     assert {f[3] for f in _findings(shown.stdout, tmp_path)} == {"POL501"}
+
+
+@needs_flake8
+def test_unused_noqa_is_left_to_flake8(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.poollint]\nextend-select = ["POL905"]\n',
+            "m.py": """
+                import asyncio
+
+
+                async def refresh_cache():
+                    await asyncio.sleep(1)  # noqa: POL101
+            """,
+        },
+    )
+    check = _run(["poollint", "check", "--no-cache", "."], tmp_path)
+    assert _python_places(check, tmp_path) == {("m.py", 5, 29, "POL905")}
+    # flake8 reads the comment itself; the plugin sees no comment to judge.
+    assert _flake8("--select", "POL", ".", cwd=tmp_path).stdout == ""
 
 
 @needs_flake8
@@ -259,9 +484,87 @@ def test_the_plugin_reads_flake8s_tree_for_pass_one(tmp_path: Path, monkeypatch)
     assert seen == [tree]
 
 
-def test_a_file_without_any_trigger_is_not_read_at_all(tmp_path: Path, monkeypatch) -> None:
+def test_a_file_without_any_trigger_of_the_file_rules_is_not_read_at_all(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(engine, "read_facts", lambda *args: pytest.fail("pass 1 ran"))
-    assert check_lines(str(tmp_path / "m.py"), _lines("def f():\n    return 1\n")) == []
+    lines = _lines("def f():\n    return 1\n")
+    assert check_lines(str(tmp_path / "m.py"), lines, wanted=lambda code: code in FILE_CODES) == []
+
+
+def _counting_read_facts(monkeypatch) -> list:
+    """The files pass 1 reads from now on."""
+    read = []
+    real = engine.read_facts
+
+    def counting(path, root, source=None, tree=None):  # type: ignore[no-untyped-def]
+        read.append(Path(path).name)
+        return real(path, root, source, tree)
+
+    monkeypatch.setattr(engine, "read_facts", counting)
+    return read
+
+
+def _check_routes(root: Path) -> list:
+    routes = root / "app" / "routes.py"
+    lines = routes.read_text(encoding="utf-8").splitlines(keepends=True)
+    return [(d.line, d.column, d.code) for d in check_lines(str(routes), lines, ast.parse("".join(lines)))]
+
+
+def test_the_project_is_read_once_per_process_and_its_facts_kept_in_the_cache(tmp_path: Path, monkeypatch) -> None:
+    _helper_project(tmp_path)
+    read = _counting_read_facts(monkeypatch)
+    assert _check_routes(tmp_path) == [HELPER_CALL[1:]]
+    # Its pyproject.toml too: POL311 reads the pins in it.
+    assert sorted(read) == ["__init__.py", "pyproject.toml", "routes.py", "utils.py"]
+    # The next file of the project in this process: nothing is read again.
+    read.clear()
+    assert check_lines(str(tmp_path / "app" / "utils.py"), _lines(BLOCKING_HELPER)) == []
+    assert read == []
+    # Another process (or the next flake8 run) finds the facts in the cache.
+    monkeypatch.setattr(flake8_plugin, "_PROJECTS", {})
+    assert _check_routes(tmp_path) == [HELPER_CALL[1:]]
+    assert read == []
+
+
+def test_the_facts_poollint_check_cached_serve_the_plugin(tmp_path: Path, monkeypatch) -> None:
+    _helper_project(tmp_path)
+    check = _run(["poollint", "check", "."], tmp_path)
+    assert _python_places(check, tmp_path) == {HELPER_CALL}
+    read = _counting_read_facts(monkeypatch)
+    assert _check_routes(tmp_path) == [HELPER_CALL[1:]]
+    assert read == []
+
+
+def test_a_file_with_other_line_endings_shares_the_index_of_the_files_on_disk(tmp_path: Path, monkeypatch) -> None:
+    _helper_project(tmp_path)
+    routes = tmp_path / "app" / "routes.py"
+    routes.write_bytes(b"\xef\xbb\xbf" + routes.read_bytes().replace(b"\n", b"\r\n"))
+    # flake8 reads with universal newlines and drops the byte order mark:
+    # still the file on disk, whose facts and index serve it.
+    lines = routes.read_bytes()[3:].decode("utf-8").replace("\r\n", "\n").splitlines(keepends=True)
+    check_lines(str(tmp_path / "app" / "utils.py"), _lines(BLOCKING_HELPER))
+    read = _counting_read_facts(monkeypatch)
+    built = []
+    real_build = engine.build_index
+    monkeypatch.setattr(engine, "build_index", lambda results: built.append(1) or real_build(results))
+    found = check_lines(str(routes), lines, ast.parse("".join(lines)))
+    assert [(d.line, d.column, d.code) for d in found] == [HELPER_CALL[1:]]
+    assert (read, built) == ([], [])
+
+
+def test_a_project_that_cannot_be_read_is_a_pol904_finding(tmp_path: Path, monkeypatch) -> None:
+    _helper_project(tmp_path)
+
+    def broken(settings):  # type: ignore[no-untyped-def]
+        raise RuntimeError("discovery fell over")
+
+    monkeypatch.setattr(flake8_plugin, "_read_project", broken)
+    [finding] = check_lines(str(tmp_path / "app" / "routes.py"), _lines(ROUTES_CALLING_THE_HELPER))
+    assert (finding.code, finding.line, finding.column) == ("POL904", 1, 1)
+    assert "discovery fell over" in finding.message and str(tmp_path) in finding.message
+    # The rules of scope file need no project: they still run.
+    lines = _lines(ECHO_AND_PASSWORD)
+    found = check_lines(str(tmp_path / "app" / "db.py"), lines, wanted=lambda code: code in FILE_CODES)
+    assert [d.code for d in found] == ["POL305", "POL501"]
 
 
 def test_a_bug_in_poollint_is_a_pol904_finding(tmp_path: Path, monkeypatch) -> None:

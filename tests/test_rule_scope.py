@@ -1,7 +1,8 @@
 """A rule of scope FILE finds the same in a file whether the index holds the
-whole project or nothing but that file: the flake8 plugin, which sees one file
-at a time, relies on it. Checked on every multi-module fixture project and on
-the example app, where the other rules show how much other modules matter."""
+whole project or nothing but that file: the flake8 plugin, which is handed one
+file at a time, reads no other file when only such rules run. Checked on every
+multi-module fixture project and on the example app, where the other rules show
+how much other modules matter."""
 
 from __future__ import annotations
 

@@ -539,7 +539,7 @@ def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
 @main.command(name="rules")
 def list_rules() -> None:
     """List every code: name, fix availability, on by default or opt-in, and scope
-    (file: the flake8 plugin runs it too; project: `poollint check` only)."""
+    (file: needs only the file it reports in; project: reads other files too)."""
     from poollint.ruledocs import rules_table
     from poollint.rules import ALL_RULES
 

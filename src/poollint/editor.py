@@ -30,11 +30,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Type
 
 from poollint.catalog import CATALOG
 from poollint.config import ConfigError, Settings, load_settings
-from poollint.deployment import deployment_kind, reads_deployment_files
+from poollint.deployment import deployment_kind
 from poollint.diagnostic import FILE_CODES, Diagnostic, FixRequest, FixSafety
-from poollint.discovery import PYTHON_SUFFIXES, DiscoveryError, discover_files, is_excluded
-from poollint.engine import FactsResult, build_index, check_file, fix_one, read_facts
+from poollint.discovery import PYTHON_SUFFIXES, is_excluded
+from poollint.engine import FactsResult, check_file, fix_one, read_facts
 from poollint.project import ProjectIndex
+from poollint.project_files import ProjectFiles
 from poollint.rule import PoolRule
 from poollint.runner import rule_classes, rules_for_file
 from poollint.reporters import RULE_DOCS_URL
@@ -188,16 +189,8 @@ def _key(path: Path) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _stamp(path: Path) -> Optional[Tuple[int, int]]:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_size
-
-
-class Project:
-    """The facts of one project's files on disk, between checks.
+class Project(ProjectFiles):
+    """The facts of a document's project on disk (project_files.py).
 
     With `whole`, the project is every file discovery finds under `root`, as
     `poollint check` indexes it from there; otherwise it holds no file of
@@ -206,53 +199,7 @@ class Project:
     """
 
     def __init__(self, settings: Settings, rules: Sequence[Type[PoolRule]], whole: bool) -> None:
-        self.settings = settings
-        self.rules = list(rules)
-        self.whole = whole
-        self.deployment = reads_deployment_files(self.rules)
-        self.facts: Dict[str, FactsResult] = {}
-        self._stamps: Dict[str, Optional[Tuple[int, int]]] = {}
-        # The index of the files as they are on disk; its project-wide tables
-        # are computed once, for every document that matches its file.
-        self._disk_index: Optional[ProjectIndex] = None
-
-    @property
-    def root(self) -> Path:
-        return self.settings.project_root
-
-    def refresh(self) -> None:
-        """Find the project's files again; read the facts of those that changed."""
-        if not self.whole:
-            return
-        try:
-            files = discover_files([self.root], self.settings, deployment=self.deployment)
-        except DiscoveryError:
-            files = []
-        facts: Dict[str, FactsResult] = {}
-        stamps: Dict[str, Optional[Tuple[int, int]]] = {}
-        for path in files:
-            key = _key(path)
-            stamp = _stamp(path)
-            known = self.facts.get(key)
-            if known is None or stamp is None or stamp != self._stamps.get(key):
-                known = read_facts(path, self.root)
-            facts[key] = known
-            stamps[key] = stamp
-        unchanged = list(facts) == list(self.facts) and all(facts[key] is self.facts[key] for key in facts)
-        if not unchanged:
-            self._disk_index = None
-        self.facts, self._stamps = facts, stamps
-
-    def index_with(self, path: Path, facts: FactsResult) -> ProjectIndex:
-        """The project's index with `facts` standing for the file at `path`."""
-        on_disk = self.facts.get(_key(path))
-        if on_disk is not None and on_disk.digest and on_disk.digest == facts.digest:
-            if self._disk_index is None:
-                self._disk_index = build_index(self.facts.values())
-            return self._disk_index
-        merged = dict(self.facts)
-        merged[_key(path)] = facts
-        return build_index(merged.values())
+        super().__init__(settings, rules, [settings.project_root] if whole else None)
 
 
 @dataclass
@@ -402,7 +349,7 @@ class Projects:
             return None
         source, codec = encode_document(text)
         facts = read_facts(path, settings.project_root, source)
-        index = project.index_with(path, facts)
+        index = project.index_with(path, facts, source)
         rules = rules_for_file(path, settings, project.rules)
         result = check_file(path, source, facts, index, settings, rules)
         # As `poollint check` does: what ruff reports itself is left to it.

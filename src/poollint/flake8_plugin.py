@@ -1,18 +1,31 @@
-"""The flake8 plugin: `flake8 --select POL` runs the rules that need only one file.
+"""The flake8 plugin: `flake8 --select POL` reports what `poollint check` reports.
 
-flake8 checks one file at a time and knows nothing of the others, so the
-plugin runs only the rules whose SCOPE is RuleScope.FILE (`poollint rules`
-lists them), with a project index built from that one file: on them it
-reports what `poollint check` reports, at the same places with the same codes
-and messages. flake8 does not read pyproject.toml; the plugin finds
-[tool.poollint] by walking up from the checked file, as `poollint check`
-does, and applies its select, ignore, per-file-ignores, exclude and pool
-settings. flake8's own selection and `# noqa` comments filter on top.
+flake8 hands a plugin one file at a time. The plugin checks it as `poollint
+check` checks it in its project: on the first file of a project a flake8
+process hands it, it finds the project's files as `poollint check` indexes
+them (the whole project under the [tool.poollint] that governs the file;
+without one, the paths flake8 was given), reads their pass-1 facts through
+poollint's cache and builds the project index, once per project and process
+(project_files.py, shared with the language server). Each file is then
+checked against that index with the facts of the lines flake8 read in place
+of its file's, so stdin and unsaved text are checked as they are. When every
+rule left to run on a file needs only that file (scope FILE: `flake8
+--select POL305`), no index is built.
 
-The source is taken from the lines flake8 read (from disk or stdin), never
-read again, and nothing is imported or run. No error of poollint's reaches
-flake8 as an exception: a configuration it cannot use, or a bug, is reported
-as a POL904 finding on the file's first line.
+flake8 does not read pyproject.toml; the plugin finds [tool.poollint] by
+walking up from the checked file, as `poollint check` does, and applies its
+select, ignore, per-file-ignores, exclude and pool settings. flake8's own
+selection and `# noqa` comments filter on top. Findings `poollint check`
+reports in files flake8 does not check (POL311 at a pin in a requirements
+file or pyproject.toml) are not reported; the Python files' findings that
+depend on such files (workers from a Dockerfile for POL310) are.
+
+The checked source is taken from the lines flake8 read, and nothing is
+imported or run. No error of poollint's reaches flake8 as an exception: a
+configuration it cannot use, a project it cannot read, or a bug, is reported
+as a POL904 finding on the file's first line; a file elsewhere in the
+project that cannot be read is left out of the index, as `poollint check`
+leaves it.
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ from poollint.diagnostic import FILE_CODES, INTERNAL_ERROR, Diagnostic
 
 if TYPE_CHECKING:
     from poollint.config import Settings
+    from poollint.project_files import ProjectFiles
     from poollint.rule import PoolRule
 
 # flake8 prints the column it is given plus one; poollint's are 1-based.
@@ -52,8 +66,11 @@ class Plugin:
 
     @staticmethod
     def parse_options(options: argparse.Namespace) -> None:
-        global _WANTED
+        # Called in flake8's main process and, when its workers do not fork
+        # from it, in each of them: the module's state is set in every process.
+        global _WANTED, _PATHS
         _WANTED = _flake8_selection(options)
+        _PATHS = _flake8_paths(options)
 
     def run(self) -> Iterator[Finding]:
         tree = self.tree if isinstance(self.tree, ast.Module) else None
@@ -71,10 +88,17 @@ _ALL_CODES = tuple(entry.CODE for entry in CATALOG) + tuple(FILE_CODES)
 # Whether flake8 would show a code (its --select, --ignore and their extend-
 # forms), from parse_options: rules whose findings it would drop do not run.
 _WANTED: Optional[Callable[[str], bool]] = None
+# The paths flake8 was given (its positional arguments), from parse_options:
+# without a configuration file, `poollint check` indexes what it is given.
+# None when unknown (the plugin driven without flake8's options).
+_PATHS: Optional[List[str]] = None
 # The settings found from each directory, or why there are none: flake8 hands
 # a process many files of the same few directories.
 _SETTINGS: Dict[str, Union["Settings", str]] = {}
 _RULES: Dict["Settings", List[Type["PoolRule"]]] = {}
+# Each project's files and their facts, read on its first file in this
+# process, or why they could not be.
+_PROJECTS: Dict["Settings", Union["ProjectFiles", str]] = {}
 
 
 def check_lines(
@@ -84,8 +108,9 @@ def check_lines(
     wanted: Optional[Callable[[str], bool]] = None,
 ) -> List[Diagnostic]:
     """poollint's findings in the file flake8 read as `lines` (and parsed as
-    `tree`): the rules of scope FILE that [tool.poollint] selects and, when
-    given, `wanted` accepts; noqa comments are left to flake8. Never raises."""
+    `tree`): the rules [tool.poollint] selects and, when given, `wanted`
+    accepts, against the index of the file's project with these lines in
+    place of the file; noqa comments are left to flake8. Never raises."""
     if wanted is not None and not any(wanted(code) for code in _ALL_CODES):
         # flake8 shows no code of poollint's (`--select E,F`): nothing to do.
         return []
@@ -106,11 +131,12 @@ def _check(
     wanted: Optional[Callable[[str], bool]],
 ) -> List[Diagnostic]:
     from poollint.discovery import is_excluded
+    from poollint.rule import RuleScope
     from poollint.runner import rules_for_file
 
     if is_excluded(path, settings):
         return []
-    rules = rules_for_file(path, settings, _file_rules(settings))
+    rules = rules_for_file(path, settings, _selected_rules(settings))
     if wanted is not None:
         rules = [rule for rule in rules if wanted(rule.CODE)]
     if not rules:
@@ -119,17 +145,32 @@ def _check(
     if not _may_fire(source, rules):
         return []
     from poollint.engine import build_index, check_file, read_facts
+    from poollint.ruff_config import leave_to_ruff
 
-    facts = read_facts(path, settings.project_root, source, tree)
-    # The file alone: a FILE rule's findings do not depend on any other.
-    index = build_index([facts])
+    root = settings.project_root
+    if all(rule.SCOPE is RuleScope.FILE for rule in rules):
+        # The file alone: a FILE rule's findings do not depend on any other.
+        facts = read_facts(path, root, source, tree)
+        index = build_index([facts])
+    else:
+        project = _project_for(settings)
+        if isinstance(project, str):
+            return [_problem(project)]
+        # The lines flake8 read are usually its file's: then its facts are
+        # those read with the project's (from the cache), and the index is
+        # the one shared by every such file.
+        facts = project.disk_facts(path, source) or read_facts(path, root, source, tree)
+        index = project.index_with(path, facts, source)
     result = check_file(path, source, facts, index, settings, rules, apply_noqa=False)
+    # As `poollint check` does: the blocking calls ruff reports itself are left to it.
+    leave_to_ruff([result], settings)
     return result.diagnostics
 
 
 def _may_fire(source: bytes, rules: Sequence[Type["PoolRule"]]) -> bool:
     """The engine's trigger test, before pass 1 rather than after: a file
-    holding none of the rules' trigger substrings needs no facts either.
+    holding none of the rules' trigger substrings needs neither facts nor the
+    project index.
     A rule whose triggers come from the project index is always let through."""
     from poollint.rule import PoolRule
 
@@ -168,7 +209,7 @@ def _settings_for(filename: str) -> Union["Settings", str]:
             found = f"cannot use the configuration: {exc}"
         else:
             try:
-                _file_rules(settings)
+                _selected_rules(settings)
                 found = settings
             except SelectionError as exc:
                 found = f"cannot use the configuration: {settings.config_path}: {exc}"
@@ -176,17 +217,62 @@ def _settings_for(filename: str) -> Union["Settings", str]:
     return found
 
 
-def _file_rules(settings: "Settings") -> List[Type["PoolRule"]]:
-    """The rules [tool.poollint] selects that need only one file."""
+def _selected_rules(settings: "Settings") -> List[Type["PoolRule"]]:
+    """The rules [tool.poollint] selects."""
     found = _RULES.get(settings)
     if found is None:
-        from poollint.rule import RuleScope
         from poollint.rules import ALL_RULES
         from poollint.selection import select_rules_for_settings
 
-        selected = select_rules_for_settings(ALL_RULES, settings)
-        found = _RULES[settings] = [rule for rule in selected if rule.SCOPE is RuleScope.FILE]
+        found = _RULES[settings] = select_rules_for_settings(ALL_RULES, settings)
     return found
+
+
+def _flake8_paths(options: argparse.Namespace) -> Optional[List[str]]:
+    """The paths flake8 checks: its arguments, or the current directory as
+    flake8 takes it without any; None when its options do not say."""
+    filenames = getattr(options, "filenames", None)
+    if filenames is None:
+        return None
+    return [str(name) for name in filenames] or ["."]
+
+
+def _project_for(settings: "Settings") -> Union["ProjectFiles", str]:
+    """The project the settings govern, with the facts of its files on disk,
+    or one line saying why it could not be read."""
+    found = _PROJECTS.get(settings)
+    if found is None:
+        try:
+            found = _read_project(settings)
+        except Exception as exc:  # a bug in poollint: each file says so, flake8 goes on
+            found = (
+                f"internal error while reading the project at {settings.project_root}: {type(exc).__name__}: {exc}"
+            )
+        _PROJECTS[settings] = found
+    return found
+
+
+def _read_project(settings: "Settings") -> "ProjectFiles":
+    from poollint.cache import Cache, cache_directory, settings_key
+    from poollint.project_files import ProjectFiles
+
+    rules = _selected_rules(settings)
+    if settings.config_path is not None:
+        # `poollint check` indexes the whole project under its configuration file.
+        paths: Optional[List[Path]] = [settings.project_root]
+    else:
+        # Without one, the files it is given: here, what flake8 was given.
+        given = [Path(name) for name in _PATHS or () if name != "-" and os.path.lexists(name)]
+        paths = given or None
+    cache = None
+    if paths is not None:
+        # The cache `poollint check` keeps for these settings and rules: the
+        # facts of either run serve the other.
+        directory = cache_directory(settings.project_root, None, settings.cache_dir)
+        cache = Cache(directory, settings_key(settings, rules))
+    project = ProjectFiles(settings, rules, paths, cache)
+    project.refresh()
+    return project
 
 
 def source_bytes(lines: Sequence[str]) -> bytes:

@@ -30,7 +30,8 @@ class RuleScope(enum.Enum):
 
     # That file alone: checked with an index of nothing but the file, it
     # reports what it reports in the whole project. The flake8 plugin, which
-    # sees one file at a time, runs these rules only.
+    # is handed one file at a time, reads no other file when only these
+    # rules are left to run on it.
     FILE = "file"
     # Other files too: names defined in other modules (a session factory, a
     # helper that blocks, a router), which functions are routes or
@@ -151,9 +152,9 @@ class PoolRule(cst.BatchableCSTVisitor):
     # FILE only where no finding can depend on another file, however the
     # project looks: not when the rule resolves a name imported from the
     # project, asks whether a function is a route or a dependency, or reads
-    # deployment files. PROJECT by default, so that a new rule stays out of
-    # the flake8 plugin until someone has checked; tests/test_rule_scope.py
-    # holds FILE rules to it on every fixture project.
+    # deployment files. PROJECT by default, so that the flake8 plugin reads
+    # the project for a new rule until someone has checked;
+    # tests/test_rule_scope.py holds FILE rules to it on every fixture project.
     SCOPE: ClassVar[RuleScope] = RuleScope.PROJECT
 
     @classmethod

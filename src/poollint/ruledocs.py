@@ -21,9 +21,16 @@ _FIX_SENTENCES = {
 }
 
 _SCOPE_SENTENCES = {
-    RuleScope.FILE: "Needs only the file it reports in: the flake8 plugin runs it too.",
-    RuleScope.PROJECT: "Reads other files of the project: `poollint check` runs it, the flake8 plugin does not.",
+    RuleScope.FILE: "Needs only the file it reports in: the flake8 plugin runs it without reading the rest of the project.",
+    RuleScope.PROJECT: (
+        "Reads other files of the project: the flake8 plugin reads the project's files (through the cache) to run it."
+    ),
 }
+# What a rule reporting in deployment files adds: flake8 checks Python files only.
+_NOT_THROUGH_FLAKE8 = (
+    "Its findings in dependency files (requirements, pyproject.toml, Pipfile, lock files) "
+    "are not reported through flake8, which checks Python files only."
+)
 # How docs/rules.md and `poollint rules` name a scope.
 SCOPE_WORDS = {RuleScope.FILE: "file", RuleScope.PROJECT: "project"}
 
@@ -48,7 +55,7 @@ def render_rule(rule: Type[PoolRule]) -> str:
         "",
         "On by default." if rule.DEFAULT_ENABLED else f"Opt-in: enable it with `--select {rule.CODE}` or `extend-select`.",
         "",
-        _SCOPE_SENTENCES[rule.SCOPE],
+        _SCOPE_SENTENCES[rule.SCOPE] + (f" {_NOT_THROUGH_FLAKE8}" if _reports_outside_python(rule) else ""),
         "",
         *_ruff_lines(rule, "Nearest ruff rule: {codes} (see docs/ruff.md for what poollint leaves to it)."),
         rule.docs(),
@@ -142,7 +149,7 @@ def render_reference(rules: Sequence[Type[PoolRule]]) -> str:
         )
         fix_title = f" ({rule.FIX_TITLE})" if rule.FIX_TITLE and rule.FIX_AVAILABILITY is not FixAvailability.NONE else ""
         lines.append(f"- Fix: {_FIX_WORDS[rule.FIX_AVAILABILITY]}{fix_title}")
-        flake8 = ", also run by the flake8 plugin" if rule.SCOPE is RuleScope.FILE else ""
+        flake8 = " (not reported through flake8 in dependency files)" if _reports_outside_python(rule) else ""
         lines.append(f"- Scope: {SCOPE_WORDS[rule.SCOPE]}{flake8}")
         # A message holding backticks needs a longer code span around it.
         message = f"`` {rule.MESSAGE} ``" if "`" in rule.MESSAGE else f"`{rule.MESSAGE}`"
@@ -161,20 +168,45 @@ def render_reference(rules: Sequence[Type[PoolRule]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reports_outside_python(rule: Type[PoolRule]) -> bool:
+    """Whether the rule reports in files that are not Python (deployment.py's kinds)."""
+    from poollint.deployment import GUNICORN
+
+    return bool(rule.DEPLOYMENT_KINDS - {GUNICORN})
+
+
 def _flake8_section(rules: Sequence[Type[PoolRule]]) -> list:
-    """The rules the flake8 plugin runs (the README points here)."""
+    """What the flake8 plugin runs (the README points here)."""
+
+    def listed(chosen) -> list:  # type: ignore[no-untyped-def]
+        return [f"- [{rule.CODE}](#{_anchor(rule)}) {rule.NAME}" for rule in rules if chosen(rule)]
+
     lines = [
         "",
         "## Rules the flake8 plugin runs",
         "",
-        "flake8 checks one file at a time, so its plugin (`flake8 --select POL`) runs the rules whose",
-        "findings in a file depend on nothing but that file (scope `file`), and reports the same findings",
-        "as `poollint check` for them. The other rules need the rest of the project (names imported from",
-        "other modules, which functions are routes or dependencies, deployment files): run `poollint",
-        "check` for those.",
+        "All of them. The flake8 plugin (`flake8 --select POL`) runs the rules `[tool.poollint]` selects, less",
+        "those flake8's own selection would hide, on each file flake8 checks, against the index of the files",
+        "`poollint check` would read (the project under `[tool.poollint]`, or without one the paths flake8 is",
+        "given), built once per project in each flake8 process from poollint's cache. In Python files it",
+        "reports what `poollint check` reports, at the same places with the same codes and messages.",
+        "",
+        "When only rules of scope `file` are left to run on a file, the plugin reads no other file:",
         "",
     ]
-    lines += [f"- [{rule.CODE}](#{_anchor(rule)}) {rule.NAME}" for rule in rules if rule.SCOPE is RuleScope.FILE]
+    lines += listed(lambda rule: rule.SCOPE is RuleScope.FILE)
+    lines += [
+        "",
+        "flake8 checks Python files only: what these rules report in dependency files (at the pin) is not",
+        "reported through it, only by `poollint check`:",
+        "",
+    ]
+    lines += listed(_reports_outside_python)
+    lines += [
+        "",
+        "flake8 reads `# noqa` comments itself, and the plugin hands it every finding: POL905 unused-noqa",
+        "reports nothing through flake8 (flake8 plugins such as flake8-noqa judge the comments there).",
+    ]
     return lines
 
 

@@ -1,4 +1,4 @@
-"""Write docs/rules.md, docs/rules/ and the rule catalog from the rules' own metadata. Run it after changing a rule:
+"""Write docs/rules.md, docs/rules/, docs/ruff.md and the rule catalog from the rules' own metadata. Run it after changing a rule:
 
     python scripts/document_rules.py
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from poollint.ruledocs import CATALOG_PATH, generated_catalog, generated_pages
+from poollint.ruledocs import CATALOG_PATH, RUFF_PAGE, generated_catalog, generated_pages, generated_ruff_page
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,8 @@ def main() -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     (ROOT / CATALOG_PATH).write_text(generated_catalog(), encoding="utf-8")
-    print(f"wrote {len(pages)} pages: docs/rules.md and {folder.relative_to(ROOT)}/, and {CATALOG_PATH}")
+    (ROOT / RUFF_PAGE).write_text(generated_ruff_page(), encoding="utf-8")
+    print(f"wrote {len(pages)} pages: docs/rules.md and {folder.relative_to(ROOT)}/, {RUFF_PAGE}, and {CATALOG_PATH}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, List
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 import poollint.engine as engine_module
 import poollint.runner as runner_module
@@ -18,12 +18,6 @@ from poollint.cli import main
 
 PROJECT = Path(__file__).parent / "fixtures" / "project"
 
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 @pytest.fixture

@@ -398,3 +398,57 @@ def test_path_matches_glob(pattern, relpath, expected):
 def test_path_matches_glob_outside_project_tries_basename_only():
     assert path_matches_glob(["app/*"], None, "app") is False
     assert path_matches_glob([".venv"], None, ".venv") is True
+
+
+# --------------------------------------------------------------------------- target version
+
+
+def test_target_version_is_read_as_major_minor(tmp_path):
+    assert load(tmp_path, '[tool.poollint]\ntarget-version = "py312"\n').target_version == (3, 12)
+
+
+@pytest.mark.parametrize("value", ['"3.10"', '"py2"', "310", '"py3100"'])
+def test_a_bad_target_version_names_the_key(tmp_path, value):
+    message = config_error(tmp_path, f"[tool.poollint]\ntarget-version = {value}\n")
+    assert "'target-version' must be a Python version such as \"py310\"" in message
+
+
+@pytest.mark.parametrize(
+    "spec, floor",
+    [
+        (">=3.10", (3, 10)),
+        (">=3.9, <4", (3, 9)),
+        ("~=3.11", (3, 11)),
+        ("==3.12.*", (3, 12)),
+        # 3.9.1 satisfies `>3.9`: the floor stays 3.9.
+        (">3.9", (3, 9)),
+        (">=3.8,!=3.9.*,>=3.10.2", (3, 10)),
+        ("<3.13", None),
+        ("", None),
+        ("^3.10", None),
+    ],
+)
+def test_requires_python_gives_the_target_version(tmp_path, spec, floor):
+    settings = load(tmp_path, f'[project]\nrequires-python = "{spec}"\n\n[tool.poollint]\n')
+    assert settings.target_version == floor
+
+
+def test_target_version_wins_over_requires_python(tmp_path):
+    text = '[project]\nrequires-python = ">=3.12"\n\n[tool.poollint]\ntarget-version = "py310"\n'
+    assert load(tmp_path, text).target_version == (3, 10)
+
+
+def test_requires_python_is_read_without_a_poollint_table(tmp_path):
+    # As ruff infers its target from the nearest pyproject.toml's requires-python.
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\nrequires-python = ">=3.11"\n')
+    (tmp_path / "app").mkdir()
+    settings = load_settings(tmp_path / "app")
+    assert settings.config_path is None
+    assert settings.target_version == (3, 11)
+
+
+def test_target_version_flag_overrides_the_file(tmp_path):
+    settings = load(tmp_path, '[tool.poollint]\ntarget-version = "py39"\n', overrides={"target_version": "py311"})
+    assert settings.target_version == (3, 11)
+    with pytest.raises(ConfigError, match="--target-version must be a Python version"):
+        load(tmp_path, "[tool.poollint]\n", overrides={"target_version": "3.11"})

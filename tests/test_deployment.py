@@ -18,7 +18,7 @@ from poollint.discovery import discover_files, discover_python_files
 from poollint.engine import read_facts
 from poollint.noqa import comment_noqa_lines
 from poollint.rules import ALL_RULES
-from poollint.versions import admits_only_below
+from poollint.versions import admits_only_below, admits_only_between
 
 
 @pytest.mark.parametrize(
@@ -98,6 +98,29 @@ def test_kinds_by_name(path: str, kind: str) -> None:
 )
 def test_every_admitted_version_below(spec: str, style: str, expected: object) -> None:
     assert admits_only_below(spec, "0.82", style) is expected
+
+
+@pytest.mark.parametrize(
+    "spec, style, expected",
+    [
+        ("==0.110.0", "pep440", True),
+        (">=0.106,<0.115", "pep440", True),
+        ("~=0.109.0", "pep440", True),
+        ("==0.117.*", "pep440", True),
+        ("^0.110", "poetry", True),
+        ("^0.106 || ^0.112", "poetry", True),
+        # Some admitted version lies outside 0.106 to 0.117, or cannot say.
+        ("==0.105.0", "pep440", False),
+        ("==0.118.0", "pep440", False),
+        ("<0.115", "pep440", False),
+        (">=0.106", "pep440", False),
+        ("==0.106.0rc1", "pep440", False),
+        ("^0.110 || ^0.119", "poetry", False),
+        (">=0.90,<0.80", "pep440", None),
+    ],
+)
+def test_every_admitted_version_between(spec: str, style: str, expected: object) -> None:
+    assert admits_only_between(spec, "0.106", "0.118", style) is expected
 
 
 # -- pins -----------------------------------------------------------------------

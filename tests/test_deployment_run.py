@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 import poollint.runner as runner_module
 from poollint.cli import main
@@ -40,12 +40,6 @@ PROJECT: Dict[str, str] = {
     "app/util.py": "def helper():\n    return 1\n",
 }
 
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 @pytest.fixture

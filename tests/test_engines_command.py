@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Dict
 
 import pytest
-from click.testing import CliRunner
+from clirunner import cli_runner as _runner
 
 from poollint.cli import main
 from poollint.config import PoolSettings
@@ -171,13 +171,6 @@ app/db/warehouse.py:11: (unnamed engine) in scratch_engine() (async)
 3 engines: at least 11 connections per process (1 engine without a known limit); set `workers` in [tool.poollint.pool] for the total.
 """
 
-
-def _runner() -> CliRunner:
-    try:
-        # click < 8.2 (what Python 3.9 gets) mixes stderr into stdout unless told not to.
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
 
 
 def invoke(*args: str):

@@ -11,7 +11,7 @@ import pytest
 
 from poollint.config import PoolSettings, Settings
 from poollint.engine import FixRequest
-from poollint.rules import ALL_RULES
+from poollint.rules import ALL_RULES, RULES_BY_CODE
 from poollint.testing import fixed_text, lint_sources
 
 VALID = [(rule, i, ex) for rule in ALL_RULES for i, ex in enumerate(rule.VALID)]
@@ -25,8 +25,10 @@ def _codes(results):
 
 
 def lint_example(code, rule, files=None, **kwargs):
-    """The example as example.py, with the other files of its project."""
-    return lint_sources({"example.py": code, **(files or {})}, [rule], **kwargs)
+    """The example as example.py, with the other files of its project, run
+    with the rule and the rules its examples name (EXAMPLE_RULES)."""
+    rules = [rule] + [RULES_BY_CODE[code] for code in rule.EXAMPLE_RULES]
+    return lint_sources({"example.py": code, **(files or {})}, rules, **kwargs)
 
 
 def _settings(rule) -> Settings:

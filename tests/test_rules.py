@@ -51,6 +51,7 @@ def _options(fixture: Fixture) -> Tuple[List[str], bool]:
 
 def _settings(fixture: Fixture) -> Settings:
     pool = PoolSettings()
+    target_version = None
     for arg in fixture.args():
         for word in shlex.split(arg):
             if word.startswith("--pool-required="):
@@ -63,7 +64,10 @@ def _settings(fixture: Fixture) -> Settings:
                 # A deployment key of [tool.poollint.pool]: `--pool-option=max-connections=100`.
                 key, value = word.split("=", 1)[1].split("=", 1)
                 pool = dataclasses.replace(pool, **{key.replace("-", "_"): int(value)})
-    return Settings(project_root=Path("/virtual"), config_path=None, pool=pool)
+            elif word.startswith("--target-version="):
+                target = word.split("=", 1)[1]
+                target_version = (int(target[2]), int(target[3:]))
+    return Settings(project_root=Path("/virtual"), config_path=None, pool=pool, target_version=target_version)
 
 
 def _rules(fixture: Fixture):

@@ -34,8 +34,9 @@ CACHE_DIR_NAME = ".poollint_cache"
 CACHE_DIR_ENV = "POOLLINT_CACHE_DIR"
 # Bumped whenever what is pickled changes shape (3: facts gained password_url and slots;
 # 4: facts gained session_uses; 5: FunctionFact.orm_result; 6: Depends() options and
-# dependencies= lists; 7: cleanup_generators; 8: deployment files' facts).
-_FORMAT = 8
+# dependencies= lists; 7: cleanup_generators; 8: deployment files' facts; 9: findings
+# carry their fixes' text edits; 10: Diagnostic.ruff_code).
+_FORMAT = 10
 
 _GITIGNORE = "# Created by poollint: the cache is local to this machine.\n*\n"
 # https://bford.info/cachedir/: backup tools skip a directory holding this.

@@ -31,6 +31,7 @@ __all__ = [
     "find_config",
     "load_settings",
     "path_matches_glob",
+    "split_config_arguments",
 ]
 
 
@@ -160,15 +161,33 @@ class Settings:
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     unsafe_fixes: bool = False
     pool: PoolSettings = field(default_factory=PoolSettings)
+    # The oldest Python the project supports, as (3, 10): `target-version`, or
+    # else the lower bound of `requires-python`; None when neither says.
+    # Fixes that need newer Python (contextlib.aclosing) wait for it.
+    target_version: Optional[Tuple[int, int]] = None
     # `cache-dir`, relative to the project root; where the cache lives does
     # not change findings, so it is left out of the settings' key.
     cache_dir: Optional[Path] = field(default=None, compare=False, repr=False)
+    # `output-format`: how findings print unless the command line or
+    # $POOLLINT_OUTPUT_FORMAT says otherwise; findings do not depend on it.
+    output_format: Optional[str] = field(default=None, compare=False, repr=False)
+    # `defer-to-ruff`: leave to ruff the blocking calls it reports itself
+    # where the project's ruff configuration selects their ASYNC codes
+    # (ruff_config.py). Applied to the findings after the cache, so it too
+    # is left out of the settings' key.
+    defer_to_ruff: bool = field(default=True, compare=False, repr=False)
     # Where each list of rule selectors came from: (option, where, selectors),
     # e.g. ("select", "--select", ("POL1",)). Only for error messages
     # (selection.validate_settings); merging loses the origin otherwise.
     selector_sources: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = field(
         default=(), compare=False, repr=False
     )
+    # Which files are checked, not what is found in one: left out of the
+    # settings' key like cache_dir. force_exclude applies the excludes to
+    # paths named on the command line too (pre-commit names every file);
+    # respect_gitignore skips what git ignores while walking directories.
+    force_exclude: bool = field(default=False, compare=False, repr=False)
+    respect_gitignore: bool = field(default=True, compare=False, repr=False)
 
     @property
     def all_exclude(self) -> Tuple[str, ...]:
@@ -247,11 +266,16 @@ def _read_toml(path: Path) -> Dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
+    except RecursionError:
+        # tomllib recurses into nested arrays and inline tables.
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to read") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"{path}: cannot read: {_one_line(reason)}") from None
+    except ValueError as exc:
+        # TOMLDecodeError, and the ValueError int() raises for an integer of
+        # more digits than Python converts (4,300), which tomllib lets out.
+        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
 
 
 def _one_line(text: str) -> str:
@@ -266,11 +290,9 @@ def _poollint_table(data: Mapping[str, Any]) -> Optional[Any]:
 
 
 def _find_config_with_data(start: Path) -> Tuple[Optional[Path], Optional[Dict[str, Any]]]:
-    start = Path(os.path.abspath(start))
-    try:
-        start = start.resolve()
-    except OSError:
-        pass
+    # realpath, not Path.resolve(): on Python < 3.13 resolve() raises
+    # RuntimeError for a symlink loop (`a.py -> a.py` given as the first path).
+    start = Path(os.path.realpath(os.path.abspath(start)))
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
@@ -311,7 +333,8 @@ def _show(value: object) -> str:
 
 
 class _Reader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Union[Path, str]) -> None:
+        # A file, or the `--config 'KEY = VALUE'` an option came from.
         self.path = path
 
     def error(self, table: str, message: str) -> ConfigError:
@@ -364,6 +387,11 @@ _TOP_KEYS = (
     "per-file-ignores",
     "unsafe-fixes",
     "cache-dir",
+    "target-version",
+    "output-format",
+    "defer-to-ruff",
+    "force-exclude",
+    "respect-gitignore",
     "pool",
 )
 # [tool.poollint.pool] keys about the deployment rather than one engine:
@@ -378,7 +406,7 @@ _POOL_KEYS = ("required-settings",) + POOL_SETTING_KEYS + tuple(_DEPLOYMENT_KEYS
 _POOL_MINIMUM = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0, "pool_recycle": 0}
 
 
-def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[str, str, Tuple[str, ...]]]]:
+def _parse_table(path: Union[Path, str], table: object) -> Tuple[Dict[str, Any], List[Tuple[str, str, Tuple[str, ...]]]]:
     """[tool.poollint] as Settings keyword arguments, plus where each selector list came from."""
     reader = _Reader(path)
     name = "tool.poollint"
@@ -400,14 +428,32 @@ def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[
             if attr in ("select", "ignore", "extend_select"):
                 sources.append((attr, f"[{name}] {key} ({path})", values[attr]))
 
-    if "unsafe-fixes" in table:
-        values["unsafe_fixes"] = reader.boolean(name, "unsafe-fixes", table["unsafe-fixes"])
+    for key, attr in (
+        ("unsafe-fixes", "unsafe_fixes"),
+        ("force-exclude", "force_exclude"),
+        ("respect-gitignore", "respect_gitignore"),
+    ):
+        if key in table:
+            values[attr] = reader.boolean(name, key, table[key])
+
+    if "defer-to-ruff" in table:
+        values["defer_to_ruff"] = reader.boolean(name, "defer-to-ruff", table["defer-to-ruff"])
 
     if "cache-dir" in table:
         raw = table["cache-dir"]
         if not isinstance(raw, str) or not raw:
             raise reader.error(name, f"'cache-dir' must be a path (a string), got {_show(raw)}")
         values["cache_dir"] = Path(raw)
+
+    if "target-version" in table:
+        values["target_version"] = _parse_target_version(table["target-version"], f"{path}: [{name}] 'target-version'")
+    if "output-format" in table:
+        from poollint.reporters import FORMATS
+
+        raw = table["output-format"]
+        if raw not in FORMATS:
+            raise reader.error(name, f"'output-format' must be one of {', '.join(FORMATS)}, got {_show(raw)}")
+        values["output_format"] = raw
 
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]
@@ -429,6 +475,62 @@ def _parse_table(path: Path, table: object) -> Tuple[Dict[str, Any], List[Tuple[
             raise reader.error(name, f"'pool' must be a table, got {_show(raw)}")
         values["pool"] = _parse_pool(reader, raw)
     return values, sources
+
+
+# As ruff spells them; the oldest and newest Pythons either tool knows.
+_TARGET_VERSION = re.compile(r"py3(?P<minor>[0-9]|1[0-9])")
+
+
+def _parse_target_version(value: object, what: str) -> Tuple[int, int]:
+    """`"py310"` -> (3, 10); `what` names the key or flag in the error."""
+    match = _TARGET_VERSION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{what} must be a Python version such as \"py310\", got {_show(value)}")
+    return 3, int(match.group("minor"))
+
+
+# One clause of requires-python: `>=3.10`, `~=3.9`, `==3.11.*`, `>3.8`.
+_REQUIRES_CLAUSE = re.compile(r"\s*(?P<op>>=|~=|==|>)\s*(?P<major>[0-9]+)\.(?P<minor>[0-9]+)(?:\.[0-9*]+)*\s*")
+
+
+def requires_python_floor(spec: object) -> Optional[Tuple[int, int]]:
+    """The oldest major.minor a PEP 440 `requires-python` admits, or None.
+
+    `>3.9` admits 3.9.1, so its floor is 3.9, as for `>=3.9`; upper bounds and
+    exclusions do not raise the floor. Anything unreadable gives None: the
+    floor only ever unlocks a fix, so not knowing it must cost nothing.
+    """
+    if not isinstance(spec, str):
+        return None
+    floor: Optional[Tuple[int, int]] = None
+    for clause in spec.split(","):
+        if not clause.strip() or re.match(r"\s*(<|<=|!=)", clause):
+            continue
+        match = _REQUIRES_CLAUSE.fullmatch(clause)
+        if match is None:
+            return None
+        version = (int(match.group("major")), int(match.group("minor")))
+        floor = version if floor is None else max(floor, version)
+    return floor
+
+
+def _requires_python(data: Optional[Mapping[str, Any]]) -> Optional[Tuple[int, int]]:
+    project = data.get("project") if data else None
+    return requires_python_floor(project.get("requires-python")) if isinstance(project, dict) else None
+
+
+def _nearest_requires_python(start: Path) -> Optional[Tuple[int, int]]:
+    """requires-python of the nearest pyproject.toml, which need not hold [tool.poollint]."""
+    start = Path(os.path.abspath(start))
+    directory = start if start.is_dir() else start.parent
+    for candidate_dir in (directory, *directory.parents):
+        candidate = candidate_dir / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                return _requires_python(_read_toml(candidate))
+            except ConfigError:
+                return None  # not ours to report: it holds no [tool.poollint]
+    return None
 
 
 def _parse_pool(reader: _Reader, raw: Mapping[str, Any]) -> PoolSettings:
@@ -469,21 +571,29 @@ _OVERRIDES = {
     "extend_exclude": ("--extend-exclude", "extend"),
     "per_file_ignores": ("--per-file-ignores", "replace"),
     "unsafe_fixes": ("--unsafe-fixes", "replace"),
+    "target_version": ("--target-version", "replace"),
+    "force_exclude": ("--force-exclude", "replace"),
+    "respect_gitignore": ("--respect-gitignore", "replace"),
 }
+_BOOLEAN_OPTIONS = ("unsafe_fixes", "force_exclude", "respect_gitignore")
 _CODE_OPTIONS = ("select", "ignore", "extend_select")
 
 
 def _split_codes(values: Iterable[str]) -> Tuple[str, ...]:
     # Accepts both `--select POL1 --select POL2` and ruff's `--select POL1,POL2`.
+    # An empty part is kept, for selection.py to reject as ruff does: dropped,
+    # `--select "$CODES"` with CODES unset selected nothing and passed every file.
     out: List[str] = []
     for value in values:
-        out.extend(part.strip() for part in str(value).split(",") if part.strip())
+        out.extend(part.strip() for part in str(value).split(","))
     return tuple(out)
 
 
 def _normalise_override(option: str, value: object) -> object:
-    if option == "unsafe_fixes":
+    if option in _BOOLEAN_OPTIONS:
         return bool(value)
+    if option == "target_version":
+        return value if isinstance(value, tuple) else _parse_target_version(value, "--target-version")
     if option == "per_file_ignores":
         items = value.items() if isinstance(value, Mapping) else value
         pairs = []
@@ -538,35 +648,127 @@ def _apply_overrides(
 # --------------------------------------------------------------------------- entry point
 
 
+# ruff's `--config` takes either a file or a `KEY = VALUE` pair; ours does too,
+# with the keys of [tool.poollint] (`--config "pool.workers = 4"`).
+# option -> the Settings fields it sets, to tell whose selectors stand.
+_SELECTOR_KEYS = {
+    "select": "select",
+    "ignore": "ignore",
+    "extend-select": "extend_select",
+    "per-file-ignores": "per_file_ignores",
+}
+
+
+def split_config_arguments(values: Sequence[str]) -> Tuple[Optional[str], Tuple[str, ...]]:
+    """The config file and the `KEY = VALUE` options among `--config` values.
+
+    A value naming an existing file is that file; any other value must be
+    TOML setting one key of [tool.poollint]. At most one file may be given.
+    """
+    path: Optional[str] = None
+    options: List[str] = []
+    for value in values:
+        if os.path.isfile(value):
+            if path is not None:
+                raise ConfigError(f"--config: give one configuration file, not two ({path}, {value})")
+            path = value
+            continue
+        try:
+            parsed = tomllib.loads(value)
+        except tomllib.TOMLDecodeError as exc:
+            if "=" not in value:
+                problem = "is not a regular file" if os.path.exists(value) else "does not exist"
+                raise ConfigError(f"{os.path.abspath(value)}: config file {problem}") from None
+            raise ConfigError(f"--config {value!r}: not a file, nor a valid KEY = VALUE option: {_one_line(str(exc))}") from None
+        if not parsed:
+            raise ConfigError(f"--config {value!r}: not a file, nor a KEY = VALUE option")
+        options.append(value)
+    return path, tuple(options)
+
+
+def _merge_options(
+    table: Optional[Mapping[str, Any]], options: Sequence[str]
+) -> Tuple[Dict[str, Any], List[Tuple[str, str, Tuple[str, ...]]], set]:
+    """[tool.poollint] with the `--config` options laid over it (each checked on
+    its own first, so that an error names the option); the selectors they
+    bring, and the selector keys they replace."""
+    merged: Dict[str, Any] = dict(table or {})
+    sources: List[Tuple[str, str, Tuple[str, ...]]] = []
+    replaced = set()
+    for option in options:
+        parsed = tomllib.loads(option)
+        label = f"--config {option!r}"
+        _, option_sources = _parse_table(label, parsed)
+        sources.extend(option_sources)
+        for key, value in parsed.items():
+            if key == "pool" and isinstance(merged.get("pool"), dict):
+                # A pool key replaces that key only: `pool.workers = 4` keeps
+                # the file's pool_size.
+                merged["pool"] = {**merged["pool"], **value}
+            else:
+                merged[key] = value
+            if key in _SELECTOR_KEYS:
+                replaced.add(_SELECTOR_KEYS[key])
+    return merged, sources, replaced
+
+
 def load_settings(
     start: Optional[Union[str, "os.PathLike[str]"]] = None,
     *,
     config_path: Optional[Union[str, "os.PathLike[str]"]] = None,
     overrides: Optional[Mapping[str, object]] = None,
+    isolated: bool = False,
+    config_options: Sequence[str] = (),
 ) -> Settings:
     """The effective settings for a run starting at `start` (default: the current directory).
 
-    `config_path` names the file to use instead of searching upward. `overrides`
-    holds command-line values keyed by Settings field name, None meaning "not
-    given". As in ruff, --select, --exclude, --per-file-ignores and
-    --unsafe-fixes replace the file's value, while --ignore, --extend-select and
-    --extend-exclude add to it.
+    `config_path` names the file to use instead of searching upward;
+    `isolated` reads no file at all (the project root is then the current
+    directory). `config_options` are `KEY = VALUE` TOML options of
+    [tool.poollint] that win over the file's (see split_config_arguments).
+    `overrides` holds command-line values keyed by Settings field name, None
+    meaning "not given"; they win over both. As in ruff, --select, --exclude,
+    --per-file-ignores and --unsafe-fixes replace the file's value, while
+    --ignore, --extend-select and --extend-exclude add to it.
     """
     data: Optional[Dict[str, Any]]
-    if config_path is not None:
-        path: Optional[Path] = Path(os.path.abspath(config_path))
+    if isolated:
+        if config_path is not None:
+            # ruff refuses the same: --isolated means no configuration file.
+            raise ConfigError(f"--config {config_path}: cannot be used with --isolated, which reads no configuration file")
+        path: Optional[Path] = None
+        data = None
+    elif config_path is not None:
+        path = Path(os.path.abspath(config_path))
         if not path.is_file():
-            raise ConfigError(f"{path}: config file does not exist")
+            problem = "is not a regular file" if path.exists() else "does not exist"
+            raise ConfigError(f"{path}: config file {problem}")
         data = _read_toml(path)
     else:
         path, data = _find_config_with_data(Path(start) if start is not None else Path.cwd())
 
     values: Dict[str, Any] = {}
     sources: List[Tuple[str, str, Tuple[str, ...]]] = []
-    if path is not None and data is not None:
-        table = _poollint_table(data)
-        if table is not None:
-            values, sources = _parse_table(path, table)
+    table = _poollint_table(data) if path is not None and data is not None else None
+    if table is not None:
+        values, sources = _parse_table(path, table)  # type: ignore[arg-type]
+    if config_options:
+        merged, option_sources, replaced = _merge_options(table, config_options)
+        values, _ = _parse_table(path or "--config", merged)
+        sources = [s for s in sources if s[0] not in replaced] + option_sources
+    if "target_version" not in values:
+        if data is not None:
+            floor = _requires_python(data)
+        elif not isolated:
+            floor = _nearest_requires_python(Path(start) if start is not None else Path.cwd())
+        else:
+            floor = None
+        if floor is not None:
+            values["target_version"] = floor
+    if isolated and "defer_to_ruff" not in values:
+        # No configuration file at all: ruff's is not read either, so
+        # nothing is left to ruff (--config defer-to-ruff=true says otherwise).
+        values["defer_to_ruff"] = False
     if overrides:
         _apply_overrides(values, sources, overrides)
 

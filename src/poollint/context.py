@@ -71,6 +71,12 @@ class RawReport:
     # The statements the walk was in when the rule reported, innermost last:
     # where the position lookup searches for the node first.
     hints: Tuple[cst.CSTNode, ...] = ()
+    # The ruff/flake8-async code of this kind of blocking call (`# noqa:
+    # ASYNC251` silences it), and the ruff release from which ruff reports
+    # this very call, None where none does (rules/event_loop/_ruff.py);
+    # poollint then leaves it to ruff (ruff_config.py).
+    ruff_code: Optional[str] = None
+    ruff_since: Optional[Tuple[int, ...]] = None
 
 
 def dotted_name(expr: cst.BaseExpression) -> Optional[str]:
@@ -281,8 +287,15 @@ class FileContext:
         return False
 
     # -- reporting ---------------------------------------------------------------
-    def report(self, rule: "PoolRule", node: cst.CSTNode, message: Message, fix: Optional["Fix"]) -> None:
-        self.reports.append(RawReport(rule.CODE, node, message, fix, tuple(self.statements)))
+    def report(
+        self,
+        rule: "PoolRule",
+        node: cst.CSTNode,
+        message: Message,
+        fix: Optional["Fix"],
+        ruff: Tuple[Optional[str], Optional[Tuple[int, ...]]] = (None, None),
+    ) -> None:
+        self.reports.append(RawReport(rule.CODE, node, message, fix, tuple(self.statements), *ruff))
 
 
 def _all_params(params: cst.Parameters) -> List[cst.Param]:

@@ -50,7 +50,7 @@ SLOTS = {"slots": True} if sys.version_info >= (3, 10) else {}
 WATCHED_PACKAGES = frozenset({"fastapi"})
 # The rules that need these files: without one of them selected, `check`
 # never even lists them. tests/test_deployment.py checks it against the rules.
-DEPLOYMENT_RULES = frozenset({"POL310", "POL311"})
+DEPLOYMENT_RULES = frozenset({"POL208", "POL310", "POL311"})
 
 # Kinds of file, by name.
 REQUIREMENTS = "requirements"
@@ -197,9 +197,19 @@ def gunicorn_facts(data: bytes, path: str) -> Optional[DeploymentFacts]:
     if not values:
         return None
     value, line = values[-1]
-    known = all(v.isdigit() for v, _ in values) and int(value) > 0
-    workers = Workers(int(value) if known else None, line, f"workers = {value}")
+    known = all(_count(v) is not None for v, _ in values)
+    workers = Workers(_count(value) if known else None, line, f"workers = {value}")
     return DeploymentFacts(path=path, kind=GUNICORN, workers=(workers,))
+
+
+def _count(text: str) -> Optional[int]:
+    """A worker count written as a positive number; None for anything else.
+
+    str.isdigit() alone lets through what int() rejects: "²", and 5,000
+    digits (past Python's int-from-str limit); both were internal errors."""
+    if text.isascii() and text.isdigit() and len(text) <= 9 and int(text) > 0:
+        return int(text)
+    return None
 
 
 _GUNICORN_WORKERS = re.compile(r"^workers\s*(?::\s*int\s*)?=\s*([^#\n]*?)\s*(?:#[^\n]*)?$", re.MULTILINE)
@@ -579,8 +589,7 @@ def _workers_in(tokens: Tokens) -> List[Workers]:
             elif "-w" in flags and word.startswith("-w") and word[2:].isdigit():
                 flag, value = "-w", word[2:]
             if value is not None:
-                known = value.isdigit() and int(value) > 0
-                counts.append(Workers(int(value) if known else None, line, f"{program} {flag} {value}"))
+                counts.append(Workers(_count(value), line, f"{program} {flag} {value}"))
             position += 1
         # The last flag wins, as in argparse and gunicorn; none: the default.
         found.append(counts[-1] if counts else Workers(None, started, program))

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, Optional, Tuple
 
-from poollint.deployment import is_gunicorn_config
+from poollint.deployment import DEPENDENCY_KINDS, is_gunicorn_config
 from poollint.project import ProjectIndex, index_table
+from poollint.versions import admits_only_between
 
 # (count, how it is written, path, line) of a worker count.
 WorkersSource = Tuple[int, str, str, int]
@@ -90,3 +91,29 @@ def _workers(index: ProjectIndex, module_path: str) -> Optional[WorkersSource]:
         return None
     count, path, line, command = min(given)  # type: ignore[type-var]
     return count, command, path, line
+
+
+# FastAPI 0.106.0 to 0.117.x ran the exit code of yield dependencies before
+# sending the response, a streamed one included; 0.118.0 went back to after.
+FASTAPI_EXIT_BEFORE_RESPONSE = ("0.106", "0.118")
+
+
+@index_table("fastapi_exits_before_response")
+def _exits_before_response(index: ProjectIndex, module_path: str) -> bool:
+    """Whether the FastAPI a module runs on closes yield dependencies before
+    the response is sent: a requirement or lock of its governing scope admits
+    only 0.106 to 0.117. Files that disagree are taken at the narrower word,
+    the one a lock or pin gives for what is installed."""
+    scopes = index.table("deployment_scopes")
+    pins = [
+        (scopes[path], pin)
+        for path, facts in index.deployment.items()
+        if facts.kind in DEPENDENCY_KINDS
+        for pin in facts.pins
+        if pin.package == "fastapi" and not pin.conditional and not pin.unknown
+    ]
+    chosen = governing({scope for scope, _ in pins}, module_path)
+    low, high = FASTAPI_EXIT_BEFORE_RESPONSE
+    return chosen is not None and any(
+        admits_only_between(pin.spec, low, high, pin.style) is True for scope, pin in pins if scope == chosen
+    )

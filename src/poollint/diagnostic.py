@@ -11,7 +11,7 @@ import enum
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 
 class FixSafety(enum.Enum):
@@ -19,6 +19,10 @@ class FixSafety(enum.Enum):
     # fixes may change behaviour and need `--unsafe-fixes` as well.
     SAFE = "safe"
     UNSAFE = "unsafe"
+
+
+# Replace the text from (line, column) up to (end_line, end_column) by content.
+Edit = Tuple[str, int, int, int, int]
 
 
 # A run keeps every finding until it reports: no __dict__ per finding (3.10+).
@@ -34,6 +38,15 @@ class Diagnostic:
     fix: Optional[Any] = field(default=None, compare=False, repr=False)
     # Set when the fix exists but was withheld (e.g. unsafe without --unsafe-fixes).
     fix_safety: Optional[FixSafety] = None
+    # The fix as text edits of the file as it is (fix_edits.py), when a report
+    # asked for them (FixRequest.describe): (content, line, column, end_line,
+    # end_column), 1-based, end exclusive. None: not computed.
+    edits: Optional[Tuple[Edit, ...]] = field(default=None, compare=False, repr=False)
+    # The code ruff reports this very call with (ASYNC251...), when it does,
+    # and from which ruff release: left to ruff where the project's ruff
+    # configuration selects the code and runs that release (ruff_config.py).
+    ruff_code: Optional[str] = field(default=None, compare=False, repr=False)
+    ruff_since: Optional[Tuple[int, ...]] = field(default=None, compare=False, repr=False)
 
     @property
     def fixable(self) -> bool:
@@ -62,6 +75,8 @@ class FileResult:
     path: Path
     diagnostics: List[Diagnostic] = field(default_factory=list)
     fixed: int = 0
+    # How many fixes of each code were applied (for --show-fixes).
+    fixed_codes: Dict[str, int] = field(default_factory=dict)
     # Set when fixes changed the file: the bytes before and after.
     original: Optional[bytes] = None
     fixed_source: Optional[bytes] = None
@@ -78,6 +93,12 @@ class FixRequest:
 
     apply: bool = False
     unsafe: bool = False
+    # Describe each finding's fix as text edits (Diagnostic.edits), for the
+    # reports that carry them (json, sarif); costs a little codegen per fix.
+    describe: bool = False
+    # A baseline (baseline.Baseline): the findings it hides are not fixed,
+    # only the ones the run reports.
+    baseline: Optional[Any] = field(default=None, compare=False)
 
     def allows(self, safety: FixSafety) -> bool:
         return self.apply and (safety is FixSafety.SAFE or self.unsafe)

@@ -1,5 +1,6 @@
 """Which files to check: walk the given paths, keep Python sources (and, when
-asked, the deployment files of deployment.py), skip excluded ones."""
+asked, the deployment files of deployment.py), skip excluded ones and, by
+default, the ones git ignores (gitignore.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from poollint.config import Settings, path_matches_glob
 from poollint.deployment import deployment_kind
+from poollint.gitignore import IgnoreFile, Repository, find_work_tree, is_ignored
 
 __all__ = ["DiscoveryError", "PYTHON_SUFFIXES", "discover_files", "discover_python_files", "is_excluded"]
 
@@ -64,7 +66,12 @@ def discover_python_files(
 
 
 def discover_files(
-    paths: Sequence[Path], settings: Settings, *, force_exclude: bool = False, deployment: bool = False
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    force_exclude: bool = False,
+    deployment: bool = False,
+    respect_gitignore: Optional[bool] = None,
 ) -> List[Path]:
     """The *.py and *.pyi files under `paths`, deduplicated and sorted by posix string.
 
@@ -75,14 +82,21 @@ def discover_files(
     Directories are walked without following directory symlinks. Paths keep
     the form they were given in (relative stays relative, as ruff and flake8
     print them). A file named explicitly is kept even when excluded, and
-    whatever its suffix, unless `force_exclude`. A broken symlink is returned
-    so that the engine reports the read error. A missing path raises
+    whatever its suffix, unless `force_exclude` (or the settings' force-exclude).
+    With `respect_gitignore` (default: the settings' respect-gitignore), what
+    git ignores is skipped while walking; a path named explicitly is kept
+    even when git ignores it, as ruff does. A broken symlink is returned so
+    that the engine reports the read error. A missing path raises
     DiscoveryError.
     """
     root = _root(settings)
     patterns = settings.all_exclude
+    force_exclude = force_exclude or settings.force_exclude
+    if respect_gitignore is None:
+        respect_gitignore = settings.respect_gitignore
     found: Dict[str, Path] = {}
     visited: Set[Tuple[int, int]] = set()
+    repositories: Dict[str, Repository] = {}
 
     def add(path: Path) -> None:
         found.setdefault(os.path.normcase(os.path.abspath(path)), path)
@@ -94,11 +108,44 @@ def discover_files(
         if force_exclude and is_excluded(given, settings):
             continue
         if given.is_dir():
-            _walk(given, _relative(os.path.abspath(given), root), patterns, visited, add, deployment)
+            git = _git_position(given, repositories) if respect_gitignore else None
+            _walk(
+                given,
+                _relative(os.path.abspath(given), root),
+                patterns,
+                visited,
+                add,
+                deployment,
+                repositories if respect_gitignore else None,
+                git,
+            )
         else:
             add(given)
 
     return sorted(found.values(), key=lambda p: p.as_posix())
+
+
+# Where a walked directory lies in git: its work tree, its posix path
+# relative to the tree's top, and the ignore files of the directories above
+# it (None: not known yet, for where a walk starts); None outside any
+# repository (or when git's ignore files are not respected).
+_GitPosition = Optional[Tuple[Repository, str, Optional[Tuple[IgnoreFile, ...]]]]
+
+
+def _repository(top: str, repositories: Dict[str, Repository]) -> Repository:
+    """One Repository per work tree and discovery: its ignore files are read once."""
+    if top not in repositories:
+        repositories[top] = Repository(top)
+    return repositories[top]
+
+
+def _git_position(directory: Path, repositories: Dict[str, Repository]) -> _GitPosition:
+    top = find_work_tree(os.path.abspath(directory))
+    if top is None:
+        return None
+    repository = _repository(top, repositories)
+    rel = os.path.relpath(os.path.abspath(directory), repository.top)
+    return repository, "" if rel == "." else rel.replace(os.sep, "/"), None
 
 
 def _walk(
@@ -108,10 +155,14 @@ def _walk(
     visited: Set[Tuple[int, int]],
     add: Callable[[Path], None],
     deployment: bool = False,
+    repositories: Optional[Dict[str, Repository]] = None,
+    top_git: _GitPosition = None,
 ) -> None:
-    stack: List[Tuple[Path, Optional[str]]] = [(top, top_rel)]
+    """Walk `top`; with `repositories` (the work trees met so far), skip what
+    git ignores, starting from `top_git`."""
+    stack: List[Tuple[Path, Optional[str], _GitPosition]] = [(top, top_rel, top_git)]
     while stack:
-        directory, rel = stack.pop()
+        directory, rel, git = stack.pop()
         try:
             stat = os.stat(directory)
         except OSError:
@@ -128,14 +179,36 @@ def _walk(
         except OSError:
             # An unreadable directory cannot hold anything we could read.
             continue
+        ignores: Tuple[IgnoreFile, ...] = ()
+        if repositories is not None:
+            names = {entry.name for entry in children}
+            if (git is None or git[1]) and ".git" in names:
+                # A nested repository (a submodule, a vendored checkout) has
+                # its own ignore files; the outer ones stop at its top.
+                nested = _repository(os.path.abspath(directory), repositories)
+                git = (nested, "", nested.outer)
+            if git is not None:
+                if git[2] is None:
+                    ignores = git[0].stack_for(git[1])
+                else:
+                    # The listing tells whether there is a .gitignore here:
+                    # no failed open() per directory to find out.
+                    own = git[0].gitignore(git[1]) if ".gitignore" in names else None
+                    ignores = git[2] + (own,) if own is not None else git[2]
         for entry in children:
             name = entry.name
             child_rel = (f"{rel}/{name}" if rel else name) if rel is not None else None
             if patterns and path_matches_glob(patterns, child_rel, name):
                 continue
+            child_git: _GitPosition = None
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((directory / name, child_rel))
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if git is not None:
+                    child_git = (git[0], f"{git[1]}/{name}" if git[1] else name, ignores)
+                    if ignores and is_ignored(ignores, child_git[1], is_dir):
+                        continue
+                if is_dir:
+                    stack.append((directory / name, child_rel, child_git))
                     continue
                 if not name.endswith(PYTHON_SUFFIXES) and not (
                     deployment and deployment_kind(f"{directory.name}/{name}") is not None

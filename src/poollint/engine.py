@@ -7,10 +7,11 @@ selected rules' trigger substrings is never parsed by libcst at all.
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Type
 
 import libcst as cst
 
@@ -39,11 +40,12 @@ from poollint.deployment import (
 from poollint.facts import FactsError, ModuleFacts, collect_facts
 from poollint.fix import FixOutcome, apply_fixes, effective_safety
 from poollint.gate import SourceView
-from poollint.noqa import comment_noqa_lines, is_suppressed, noqa_lines
+from poollint.noqa import UNUSED_NOQA, FileNoqa, scan_comment_noqa, scan_noqa
 from poollint.parsing import parse_module
 from poollint.positions import UNIT_TYPES, Positions
 from poollint.project import ProjectIndex, module_name_for
 from poollint.rule import PoolRule
+from poollint.ruff_noqa import RuffSuppressions
 from poollint.walk import walk
 
 # Fixes may enable or disable each other (an `async def` turned into `def`
@@ -74,7 +76,9 @@ class FactsResult:
         return self.deploy is not None and self.deploy.kind != GUNICORN
 
 
-def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None) -> FactsResult:
+def read_facts(
+    path: Path, root: Optional[Path], source: Optional[bytes] = None, tree: Optional[ast.Module] = None
+) -> FactsResult:
     kind = deployment_kind(Path(path).as_posix())
     if kind is not None and kind != GUNICORN:
         return _read_deployment(path, root, source, kind)
@@ -85,7 +89,11 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNREADABLE, f"cannot read file: {exc.strerror or exc}"))
     digest = file_digest(data)
     try:
-        facts = collect_facts(data, module, _display_path(path, root), is_package)
+        display = _display_path(path, root)
+        if tree is None:
+            facts = collect_facts(data, module, display, is_package)
+        else:
+            facts = collect_facts(data, module, display, is_package, tree=tree)
         facts.digest = digest
         deploy = gunicorn_facts(data, facts.path) if kind == GUNICORN else None
         return FactsResult(facts, digest=digest, deploy=deploy)
@@ -93,7 +101,10 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         message = str(exc.msg or exc)
         if any(marker in message for marker in _DECODE_ERRORS):
             message = message.replace("(unicode error) ", "")
-            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {message}"), digest)
+            # The line of the first byte that does not decode, where Python
+            # knows it; its column and "position" count within a token.
+            line = max(exc.lineno or 1, 1)
+            return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {message}", line), digest)
         line = exc.lineno or 1
         column = exc.offset or 1
         return FactsResult(
@@ -104,6 +115,11 @@ def read_facts(path: Path, root: Optional[Path], source: Optional[bytes] = None)
         return FactsResult(None, _file_diagnostic(UNDECODABLE, f"cannot decode file: {exc}"), digest)
     except RecursionError:
         return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too deeply nested to parse"), digest)
+    except MemoryError:
+        # How CPython's parser says its stack overflowed (`not not ... x`,
+        # `lambda: lambda: ...` thousands deep): a file Python itself cannot
+        # compile, not a reason to stop checking the others.
+        return FactsResult(None, _file_diagnostic(SYNTAX_ERROR, "too complex for Python's parser"), digest)
     except FactsError as exc:
         return FactsResult(
             None, _file_diagnostic(INTERNAL_ERROR, f"internal error while reading this file: {exc}"), digest
@@ -197,8 +213,15 @@ def check_file(
     settings: object,
     rules: Sequence[Type[PoolRule]],
     fix: FixRequest = FixRequest(),
+    apply_noqa: bool = True,
 ) -> FileResult:
-    """Findings of one file, after applying the fixes `fix` asks for."""
+    """Findings of one file, after applying the fixes `fix` asks for.
+
+    With `apply_noqa` False, findings on a line with a matching `# noqa`
+    comment are kept: the flake8 plugin leaves those comments to flake8,
+    whose --disable-noqa and plugins that report unused noqa comments must
+    see every finding.
+    """
     result = FileResult(path=path)
     if facts.error is not None:
         result.diagnostics.append(facts.error)
@@ -206,9 +229,19 @@ def check_file(
     if facts.is_deployment_file:
         return _check_deployment(result, source, facts.deploy, index, settings, rules)  # type: ignore[arg-type]
     all_rules = rules
+    # Without apply_noqa no directive counts, in any round (fixed_noqa: None
+    # means the next round reads the directives of its own source again).
+    fixed_noqa: Optional[FileNoqa] = None if apply_noqa else FileNoqa()
+    noqa: Optional[FileNoqa] = scan_noqa(source) if apply_noqa else fixed_noqa
+    if noqa.exempts_everything:  # type: ignore[union-attr]
+        return result  # a blanket file exemption: nothing in the file is reported
     rules = live_rules(source, facts.facts, all_rules, index)
     if not rules:
         return result
+    noqa_rule = next((rule for rule in all_rules if rule.CODE == UNUSED_NOQA), None)
+    # POL905 judges only codes of the rules that ran on this file: a noqa for
+    # a rule left out of this run is not known to be unused.
+    judged = frozenset(rule.CODE for rule in all_rules if rule is not noqa_rule) if noqa_rule else frozenset()
     try:
         module = parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -234,7 +267,10 @@ def check_file(
 
     try:
         for _round in range(MAX_FIX_ROUNDS):
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(
+                path, module, current, module_facts, index, settings, rules, fix, noqa_rule, judged, noqa
+            )
+            noqa = fixed_noqa  # read again from what the next round checks
             fixes = [
                 d
                 for d in diagnostics
@@ -242,7 +278,17 @@ def check_file(
                 and fix.allows(d.fix_safety or FixSafety.UNSAFE)
                 and not (dropped and fix_key(d, module) in dropped)
             ]
+            if fixes and fix.baseline is not None:
+                fixes = _not_in_baseline(fixes, diagnostics, fix.baseline, path, settings, current)
             if not fixes:
+                break
+            if result.original is None and module.bytes != source:
+                # libcst writes a few files back otherwise than it read them
+                # (a form feed before a statement, the last lone-CR line
+                # ending): fixing one would change bytes no fix asked for.
+                result.warnings.append(
+                    f"{path}: fixes not applied: libcst would not write the rest of this file back unchanged"
+                )
                 break
             outcome = apply_fixes(module, fixes, path)
             for d, why in outcome.dropped:
@@ -253,6 +299,8 @@ def check_file(
             if result.original is None:
                 result.original = source
             result.fixed += outcome.applied
+            for code in outcome.codes:
+                result.fixed_codes[code] = result.fixed_codes.get(code, 0) + 1
             module = outcome.module
             current = outcome.source if outcome.source is not None else module.bytes
             refreshed = read_facts(path, None, current)
@@ -269,7 +317,9 @@ def check_file(
             # makes the values checkable), or take one out.
             rules = live_rules(current, module_facts, all_rules, index)
         else:
-            diagnostics = _run_rules(path, module, current, module_facts, index, settings, rules, fix)
+            diagnostics = _run_rules(
+                path, module, current, module_facts, index, settings, rules, fix, noqa_rule, judged, fixed_noqa
+            )
     except RecursionError:
         result.diagnostics.append(_file_diagnostic(SYNTAX_ERROR, "too deeply nested to check"))
         return result
@@ -287,6 +337,60 @@ def check_file(
     if result.original is not None:
         result.fixed_source = module.bytes
     return result
+
+
+def fix_one(
+    path: Path,
+    source: bytes,
+    facts: FactsResult,
+    index: ProjectIndex,
+    settings: object,
+    rules: Sequence[Type[PoolRule]],
+    finding: Diagnostic,
+    fix: FixRequest,
+) -> Optional[bytes]:
+    """`source` with the fix of `finding` alone applied (with the imports it
+    needs), as an editor's quick fix applies it: one round, where check_file
+    repeats rounds with every fix. None when `finding` is not reported with a
+    fix that `fix` allows, or when its result would not compile."""
+    if facts.error is not None or facts.is_deployment_file:
+        return None
+    rules = live_rules(source, facts.facts, rules, index)
+    if not rules:
+        return None
+    try:
+        module = parse_module(source)
+    except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError, RecursionError):
+        return None
+    module_facts = facts.facts or ModuleFacts(module="", path=str(path))
+    wanted = (finding.code, finding.line, finding.column)
+    for diagnostic in _run_rules(path, module, source, module_facts, index, settings, rules, fix):
+        if (diagnostic.code, diagnostic.line, diagnostic.column) != wanted or diagnostic.fix is None:
+            continue
+        if not fix.allows(diagnostic.fix_safety or FixSafety.UNSAFE):
+            return None
+        outcome = apply_fixes(module, [diagnostic], path)
+        return outcome.source if outcome.applied else None
+    return None
+
+
+def _not_in_baseline(
+    fixes: List[Diagnostic],
+    diagnostics: List[Diagnostic],
+    baseline: object,
+    path: Path,
+    settings: object,
+    source: bytes,
+) -> List[Diagnostic]:
+    """The fixes of findings the baseline does not hide: --fix with --baseline
+    fixes what it reports and leaves the recorded findings' code alone."""
+    from poollint.baseline import relative_path
+
+    root = getattr(settings, "project_root", None)
+    if root is None:
+        return fixes
+    hidden = baseline.hidden_ids(relative_path(path, root), diagnostics, source)  # type: ignore[attr-defined]
+    return [d for d in fixes if id(d) not in hidden]
 
 
 def _check_deployment(
@@ -312,11 +416,11 @@ def _check_deployment(
             _file_diagnostic(INTERNAL_ERROR, f"internal error while checking this file: {type(exc).__name__}: {exc}")
         )
         return result
-    noqa = comment_noqa_lines(source)
+    noqa = scan_comment_noqa(source)
     seen = set()
     for diagnostic in sorted(ctx.reports, key=Diagnostic.sort_key):
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
-        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+        if key in seen or noqa.is_suppressed(diagnostic.line, diagnostic.code):
             continue
         seen.add(key)
         result.diagnostics.append(diagnostic)
@@ -412,25 +516,53 @@ def _run_rules(
     settings: object,
     rules: Sequence[Type[PoolRule]],
     fix: FixRequest,
+    noqa_rule: Optional[Type[PoolRule]] = None,
+    judged: FrozenSet[str] = frozenset(),
+    noqa: Optional[FileNoqa] = None,
 ) -> List[Diagnostic]:
+    """The findings of one walk; `noqa` is scan_noqa(source) when already read."""
     ctx = FileContext(path, facts, index, settings, module)  # type: ignore[arg-type]
     instances = [rule(ctx) for rule in rules]
     walk(module, *_dispatch_tables(ctx, instances))
-    if not ctx.reports:
+    if not ctx.reports and noqa_rule is None:
         return []
-    positions = Positions(module, source, facts.statements)
-    noqa = noqa_lines(source)
+    if noqa is None:
+        noqa = scan_noqa(source)
+    ruff_noqa = RuffSuppressions(source, {line: d.codes for line, d in noqa.by_line.items()})
     diagnostics = []
     seen = set()
+    # (line, column, listed code) of each directive code that suppressed something.
+    used: Set[Tuple[int, int, str]] = set()
+    positions = Positions(module, source, facts.statements) if ctx.reports else None
     for report in ctx.reports:
-        diagnostic = _to_diagnostic(report, positions)
+        diagnostic = _to_diagnostic(report, positions)  # type: ignore[arg-type]
         key = (diagnostic.code, diagnostic.line, diagnostic.column)
-        if key in seen or is_suppressed(noqa, diagnostic.line, diagnostic.code):
+        if key in seen or _suppressed(noqa, diagnostic, used):
+            continue
+        if not ruff_noqa.admit(diagnostic, report):
             continue
         seen.add(key)
+        if fix.describe and report.fix is not None:
+            from poollint.fix_edits import describe_fix
+
+            diagnostic.edits = describe_fix(report.fix, module, positions, report.hints)
         diagnostics.append(diagnostic)
+    if noqa_rule is not None:
+        for diagnostic in noqa_rule.unused_noqa(noqa, used, judged, module, source):  # type: ignore[attr-defined]
+            if not _suppressed(noqa, diagnostic, used):
+                diagnostics.append(diagnostic)
     diagnostics.sort(key=Diagnostic.sort_key)
     return diagnostics
+
+
+def _suppressed(noqa: FileNoqa, diagnostic: Diagnostic, used: Set[Tuple[int, int, str]]) -> bool:
+    found = noqa.suppressing(diagnostic.line, diagnostic.code)
+    if found is None:
+        return False
+    directive, codes = found
+    for code in codes:
+        used.add((directive.line, directive.column, code))
+    return True
 
 
 def _to_diagnostic(report: RawReport, positions: Positions) -> Diagnostic:
@@ -463,6 +595,7 @@ __all__ = [
     "build_index",
     "file_digest",
     "check_file",
+    "fix_one",
     "read_facts",
     "live_rules",
     "triggers_present",

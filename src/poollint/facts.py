@@ -257,16 +257,35 @@ def dotted_name(expr: ast.AST) -> Optional[str]:
 def _literal(expr: ast.AST) -> Tuple[bool, object]:
     """(True, value) for a constant, a negated number or a literal string; (False, None) otherwise."""
     if isinstance(expr, ast.Constant):
-        return True, expr.value
+        return (True, expr.value) if usable_number(expr.value) else (False, None)
     if (
         isinstance(expr, ast.UnaryOp)
         and isinstance(expr.op, ast.USub)
         and isinstance(expr.operand, ast.Constant)
         and isinstance(expr.operand.value, (int, float))
         and not isinstance(expr.operand.value, bool)
+        and usable_number(expr.operand.value)
     ):
         return True, -expr.operand.value
     return False, None
+
+
+# Far above any pool size or timeout, far below Python's int-to-str limit.
+_LARGEST_USABLE_INT = 10**100
+
+
+def usable_number(value: object) -> bool:
+    """False for a literal no setting can mean and no message can print: an
+    int past Python's int-to-str digit limit (a long hex literal parses but
+    `str()` of it raises), an infinite or NaN float (`int()` of it raises),
+    a complex number (compared with `<`, it raises). Any other value: True."""
+    if isinstance(value, complex):
+        return False
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, int):
+        return -_LARGEST_USABLE_INT < value < _LARGEST_USABLE_INT
+    return True
 
 
 def _string(expr: Optional[ast.AST]) -> Optional[str]:
@@ -328,6 +347,9 @@ class _Collector:
     def __init__(self, module: str, path: str, is_package: bool, text: str) -> None:
         self.facts = ModuleFacts(module=module, path=path)
         self.text = text
+        # Asked once per function: searching the whole text each time made
+        # pass 1 quadratic in the size of a file (a 5 MB module took minutes).
+        self.says_depends = "Depends" in text or "Security" in text
         self.is_package = is_package
         # (function qualname, local name) -> "app"/"router" for apps and
         # routers built inside a factory function such as create_app().
@@ -383,7 +405,7 @@ class _Collector:
                 self._class(stmt, prefix="", enclosing=None)
         # Depends() may sit anywhere (defaults, Annotated aliases, decorator
         # and router arguments): a whole-module walk, for the files that say it.
-        walk = _walk(tree) if "Depends" in self.text or "Security" in self.text else ()
+        walk = _walk(tree) if self.says_depends else ()
         for node in walk:
             if isinstance(node, ast.Call):
                 ref = self._dependency_ref(node, None)
@@ -462,7 +484,14 @@ class _Collector:
             if known:
                 literals.append((kw.arg, value))
             elif kw.arg in _SHOWN_EXPRESSIONS:
-                text = ast.unparse(kw.value)
+                try:
+                    text = ast.unparse(kw.value)
+                except (ValueError, RecursionError):
+                    # Python reads these but cannot write them back: a hex
+                    # literal past the int-to-str digit limit, an expression
+                    # nested hundreds deep. Far too long to show either way,
+                    # and no reason to give up on the whole file.
+                    text = "\n"
                 if len(text) <= 80 and "\n" not in text:
                     expressions.append((kw.arg, text))
             if kw.arg == "url" and url is None:
@@ -640,7 +669,7 @@ class _Collector:
             ref = dependency or annotation
             if ref:
                 fn.depends.append(ref)
-        if "Depends" in self.text or "Security" in self.text:
+        if self.says_depends:
             options = self._depends_options(node)
             if options:
                 self.facts.depends_options[qualname] = {**options, **self.facts.depends_options.get(qualname, {})}
@@ -1192,9 +1221,15 @@ def _assigned_names(stmt: ast.AST) -> Set[str]:
     return found
 
 
-def collect_facts(source: bytes, module: str, path: str, is_package: bool = False) -> ModuleFacts:
-    """Facts of one module; raises SyntaxError/ValueError when it does not parse."""
-    tree = ast.parse(source, filename=path)
+def collect_facts(
+    source: bytes, module: str, path: str, is_package: bool = False, tree: Optional[ast.Module] = None
+) -> ModuleFacts:
+    """Facts of one module; raises SyntaxError/ValueError when it does not parse.
+
+    `tree` is `source` already parsed by `ast` (flake8 hands its plugins one),
+    read and never changed."""
+    if tree is None:
+        tree = ast.parse(source, filename=path)
     # A text view for cheap "does it say X" checks; decoding errors were ast's to report.
     text = source.decode("latin-1")
     try:

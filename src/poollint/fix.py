@@ -23,6 +23,8 @@ class FixOutcome:
     dropped: List[Tuple[Diagnostic, str]] = field(default_factory=list)
     # The fixed module's bytes, as they will be written.
     source: Optional[bytes] = None
+    # The code of each fix applied (for --show-fixes).
+    codes: List[str] = field(default_factory=list)
 
 
 class _CommentCollector(cst.CSTVisitor):
@@ -39,9 +41,19 @@ def _comments(node: cst.CSTNode) -> Counter:
     return collector.comments
 
 
+# A fix aimed at a comment itself (POL905 taking an unused code out of a noqa
+# directive) changes that comment on purpose; the downgrade below is for
+# comments that a rewrite of the code around them would lose by accident.
+_COMMENT_NODES = (cst.Comment, cst.TrailingWhitespace, cst.EmptyLine)
+
+
 def effective_safety(fix: Fix) -> FixSafety:
     """The rule's safety, downgraded to unsafe when the fix would drop a comment."""
-    if fix.safety is FixSafety.SAFE and _comments(fix.node) - _comments(fix.replacement):
+    if (
+        fix.safety is FixSafety.SAFE
+        and not isinstance(fix.node, _COMMENT_NODES)
+        and _comments(fix.node) - _comments(fix.replacement)
+    ):
         return FixSafety.UNSAFE
     return fix.safety
 
@@ -107,31 +119,47 @@ def _transform(module: cst.Module, diagnostics: Sequence[Diagnostic]) -> Tuple[c
         by_node.setdefault(diagnostic.fix.node, diagnostic)
     targets = _find_targets(module, by_node)
     applied = [diagnostic for _, diagnostic in targets]
+    new_module = _replace(module, [(path, d.fix.replacement) for path, d in targets])  # type: ignore[union-attr]
+    assert isinstance(new_module, cst.Module)
+    imports = [request for d in applied for request in d.fix.imports]  # type: ignore[union-attr]
+    return with_imports(new_module, imports), applied
+
+
+def _replace(root: cst.CSTNode, targets: Sequence[Tuple[Tuple[cst.CSTNode, ...], cst.CSTNode]]) -> cst.CSTNode:
+    """`root` with the last node of each path swapped for its replacement."""
     new: Dict[int, cst.CSTNode] = {}
     depth: Dict[int, Tuple[int, cst.CSTNode]] = {}
-    for path, diagnostic in targets:
-        new[id(path[-1])] = diagnostic.fix.replacement  # type: ignore[union-attr]
+    for path, replacement in targets:
+        new[id(path[-1])] = replacement
         for level, ancestor in enumerate(path[:-1]):
             depth[id(ancestor)] = (level, ancestor)
     for _, ancestor in sorted(depth.values(), key=lambda item: -item[0]):
         new[id(ancestor)] = _rebuilt(ancestor, new)
-    new_module = new.get(id(module), module)
-    assert isinstance(new_module, cst.Module)
-    imports = [request for d in applied for request in d.fix.imports]  # type: ignore[union-attr]
-    missing = [request for request in imports if not _imported(new_module, request)]
-    if missing:
-        # libcst.codemod costs a third of poollint's start-up: only runs that fix pay it.
-        from libcst.codemod import CodemodContext
-        from libcst.codemod.visitors import AddImportsVisitor
-
-        context = CodemodContext()
-        for module_name, obj in missing:
-            AddImportsVisitor.add_needed_import(context, module_name, obj)
-        new_module = AddImportsVisitor(context).transform_module(new_module)
-    return new_module, applied
+    return new.get(id(root), root)
 
 
-def _imported(module: cst.Module, request: Tuple[str, Optional[str]]) -> bool:
+def replace_node(root: cst.CSTNode, target: cst.CSTNode, replacement: cst.CSTNode) -> cst.CSTNode:
+    """`root` (a module or a statement) with `target` replaced, as a fix replaces it."""
+    found = _find_targets(root, {target: target})  # type: ignore[dict-item]
+    return _replace(root, [(path, replacement) for path, _ in found])
+
+
+def with_imports(module: cst.Module, imports: Sequence[Tuple[str, Optional[str]]]) -> cst.Module:
+    """`module` with the imports the fixes need that it does not make yet."""
+    missing = [request for request in imports if not imported(module, request)]
+    if not missing:
+        return module
+    # libcst.codemod costs a third of poollint's start-up: only runs that fix pay it.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    context = CodemodContext()
+    for module_name, obj in missing:
+        AddImportsVisitor.add_needed_import(context, module_name, obj)
+    return AddImportsVisitor(context).transform_module(module)
+
+
+def imported(module: cst.Module, request: Tuple[str, Optional[str]]) -> bool:
     """Whether a module-level statement already makes the import a fix needs
     (`import asyncio`; `from contextlib import closing`, not aliased)."""
     name, obj = request
@@ -205,7 +233,7 @@ def apply_fixes(module: cst.Module, diagnostics: Sequence[Diagnostic], path: Pat
     old_code = module.code
     first = _attempt(module, old_code, diagnostics, path)
     if first.problem is None:
-        return FixOutcome(first.module, len(first.applied), source=first.source)
+        return FixOutcome(first.module, len(first.applied), source=first.source, codes=[d.code for d in first.applied])
     # Together they break the file: find the ones that do so alone.
     outcome = FixOutcome(None)
     good: List[Diagnostic] = []
@@ -221,6 +249,7 @@ def apply_fixes(module: cst.Module, diagnostics: Sequence[Diagnostic], path: Pat
             outcome.module = candidate.module
             outcome.source = candidate.source
             outcome.applied = len(candidate.applied)
+            outcome.codes = [d.code for d in candidate.applied]
             return outcome
         outcome.dropped.append((good.pop(), "it conflicts with another fix"))
     return outcome

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import builtins
 
-BUILTINS = frozenset(dir(builtins))
+# The builtins of the running Python, plus those newer Pythons added that the
+# rules look for: the checked code may target a newer Python than the one
+# poollint runs on (`anext` and `aiter` are builtins from 3.10 on).
+BUILTINS = frozenset(dir(builtins)) | frozenset({"aiter", "anext", "EncodingWarning", "ExceptionGroup", "BaseExceptionGroup"})
 
 FASTAPI_APPS = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 API_ROUTERS = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})

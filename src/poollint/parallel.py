@@ -145,11 +145,17 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     """Stop at once (Ctrl-C, an error): a worker would otherwise finish every chunk already queued."""
     # Python < 3.14 has no public way to end the workers of a pool.
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:
         process.join()
+    if manager is not None:
+        # Let the pool's manager thread finish closing its pipe: at exit,
+        # concurrent.futures wakes each such thread still alive through it,
+        # and one caught closing it printed an OSError traceback after Ctrl-C.
+        manager.join(timeout=10)
 
 
 def _pool(workers: int, state: object) -> "ProcessPoolExecutor":

@@ -80,6 +80,8 @@ class Positions:
         self.statements = statements
         self._units: Optional[Dict[int, _Unit]] = None
         self._by_unit: Dict[int, Dict[cst.CSTNode, CodeRange]] = {}
+        # id(unit node) -> real line minus generated line, once generated.
+        self._shifts: Dict[int, int] = {}
         self._full: Optional[object] = None
         # id(node) -> the innermost unit holding it, once the module is mapped.
         self._found: Dict[int, Optional[cst.CSTNode]] = {}
@@ -96,6 +98,20 @@ class Positions:
             if found is not None:
                 return found
         return self._provider()[node]
+
+    def frame(
+        self, node: cst.CSTNode, hints: Sequence[cst.CSTNode] = ()
+    ) -> Optional[Tuple[cst.CSTNode, Tuple[str, ...], int]]:
+        """The statement whose code placed `node` (after range_of(node)): the
+        statement, the indentation its code was generated with, and what to add
+        to a line of that code to get the file's line. None when the whole
+        module's provider placed it (the module is then the frame, shift 0)."""
+        if self._full is not None or self._units is None:
+            return None
+        unit = self._unit_holding(node, hints, self._units)
+        if unit is None or id(unit.node) not in self._shifts:
+            return None
+        return unit.node, unit.indents, self._shifts[id(unit.node)]
 
     def _provider(self):  # type: ignore[no-untyped-def]
         if self._full is None:
@@ -152,6 +168,7 @@ class Positions:
         if start.column != unit.column:
             raise _Mismatch("anchor column")
         shift = unit.line - start.line
+        self._shifts[id(node)] = shift
         if shift == 0:
             return computed
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import deque
 from dataclasses import dataclass, replace
@@ -101,17 +102,19 @@ def module_name_for(path: Path, root: Optional[Path]) -> Tuple[str, bool]:
     path = Path(path)
     is_package = path.stem == "__init__"
     parts: List[str]
+    # realpath, not Path.resolve(): on Python < 3.13 resolve() raises
+    # RuntimeError for a symlink loop, and a file `a.py -> a.py` is one.
+    resolved = Path(os.path.realpath(path))
     try:
-        resolved = path.resolve()
-        rel = resolved.relative_to(root.resolve()) if root is not None else None
-    except (ValueError, OSError):
+        rel = resolved.relative_to(os.path.realpath(root)) if root is not None else None
+    except ValueError:
         rel = None
     if rel is not None:
         parts = list(rel.with_suffix("").parts)
     else:
         # Outside the root: climb while the directory is a package.
         parts = [path.stem]
-        parent = path.resolve().parent
+        parent = resolved.parent
         while (parent / "__init__.py").exists() and parent.parent != parent:
             parts.insert(0, parent.name)
             parent = parent.parent

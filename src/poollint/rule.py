@@ -25,6 +25,20 @@ class FixAvailability(enum.Enum):
     ALWAYS = "always"
 
 
+class RuleScope(enum.Enum):
+    """What a rule's findings in a file depend on besides the settings."""
+
+    # That file alone: checked with an index of nothing but the file, it
+    # reports what it reports in the whole project. The flake8 plugin, which
+    # is handed one file at a time, reads no other file when only these
+    # rules are left to run on it.
+    FILE = "file"
+    # Other files too: names defined in other modules (a session factory, a
+    # helper that blocks, a router), which functions are routes or
+    # dependencies anywhere in the project, deployment files.
+    PROJECT = "project"
+
+
 # (module, name): ("asyncio", None) asks for `import asyncio`,
 # ("contextlib", "closing") for `from contextlib import closing`.
 ImportRequest = Tuple[str, Optional[str]]
@@ -113,9 +127,18 @@ class PoolRule(cst.BatchableCSTVisitor):
     # The configuration that changes what the rule reports or fixes, as
     # (option, what it does) pairs, for the generated docs/rules.md.
     OPTIONS: ClassVar[Sequence[Tuple[str, str]]] = ()
+    # The nearest rules of ruff and of flake8-async (their codes; empty: they
+    # have none) and, in a sentence, what each covers that the other does not:
+    # the table in docs/ruff.md is generated from these.
+    RUFF_EQUIVALENT: ClassVar[Tuple[str, ...]] = ()
+    FLAKE8_ASYNC_EQUIVALENT: ClassVar[Tuple[str, ...]] = ()
+    RUFF_NOTE: ClassVar[str] = ""
     # PoolSettings fields (`{"max_connections": 100}`) the rule's examples and
     # docstring blocks run with, for a rule that says nothing unconfigured.
     EXAMPLE_POOL_SETTINGS: ClassVar[Mapping[str, object]] = {}
+    # Codes of other rules the examples and docstring blocks run with, for a
+    # rule about what others report (POL905 judges their noqa comments).
+    EXAMPLE_RULES: ClassVar[Tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
     # Whether the rule needs the project's deployment files (deployment.py) in
@@ -126,6 +149,13 @@ class PoolRule(cst.BatchableCSTVisitor):
     # "pyproject"...): for those files the engine calls check_deployment()
     # instead of walking a tree.
     DEPLOYMENT_KINDS: ClassVar[FrozenSet[str]] = frozenset()
+    # FILE only where no finding can depend on another file, however the
+    # project looks: not when the rule resolves a name imported from the
+    # project, asks whether a function is a route or a dependency, or reads
+    # deployment files. PROJECT by default, so that the flake8 plugin reads
+    # the project for a new rule until someone has checked;
+    # tests/test_rule_scope.py holds FILE rules to it on every fixture project.
+    SCOPE: ClassVar[RuleScope] = RuleScope.PROJECT
 
     @classmethod
     def may_fire(cls, view: "SourceView", index: "ProjectIndex") -> bool:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
 # The engine (and with it libcst, a third of the start-up) is imported only
 # when a file must really be read: a run answered from the cache never does.
@@ -24,6 +24,7 @@ from poollint.diagnostic import INTERNAL_ERROR, UNREADABLE, Diagnostic, FileResu
 from poollint.deployment import reads_deployment_files
 from poollint.discovery import discover_files
 from poollint.parallel import run_tasks
+from poollint.ruff_config import leave_to_ruff
 from poollint.selection import code_matches, ignored_codes_for_file
 from poollint.writer import WriteError, write_atomic
 
@@ -100,19 +101,26 @@ def read_all_facts(
     jobs: int = 1,
     cache: Optional[Cache] = None,
     digests: Optional[Dict[str, str]] = None,
+    sources: Optional[Mapping[str, bytes]] = None,
 ) -> Dict[str, FactsResult]:
     """Pass 1 over `paths`, keyed by file and in their order; files the cache
-    knows by their digest are not parsed."""
+    knows by their digest are not parsed. `sources` (by file key) stand in
+    for what is on disk (the text of `--stdin-filename`)."""
+    from poollint.engine import read_facts
+
     paths = list(paths)
     found: Dict[str, Optional[FactsResult]] = {}
     missing: List[Path] = []
+    given: List[Path] = []
     for path in paths:
         key = _key(path)
         digest = (digests or {}).get(key)
         cached = cache.facts(key, digest) if cache is not None and digest else None
         found[key] = cached  # type: ignore[assignment]
         if cached is None:
-            missing.append(path)
+            (given if sources and key in sources else missing).append(path)
+    for path in given:
+        found[_key(path)] = read_facts(path, settings.project_root, sources[_key(path)])  # type: ignore[index]
     for path, result in zip(missing, run_tasks(_facts_task, settings.project_root, missing, jobs, _facts_crashed)):
         found[_key(path)] = result
         if cache is not None and result.digest and not _is_read_error(result):
@@ -120,14 +128,16 @@ def read_all_facts(
     return found  # type: ignore[return-value]
 
 
-def read_digests(paths: Sequence[Path]) -> Dict[str, str]:
-    """Each file's content digest ("" when it cannot be read)."""
+def read_digests(paths: Sequence[Path], sources: Optional[Mapping[str, bytes]] = None) -> Dict[str, str]:
+    """Each file's content digest ("" when it cannot be read), from `sources`
+    (by file key) where given."""
     digests = {}
     for path in paths:
+        key = _key(path)
         try:
-            digests[_key(path)] = file_digest(path.read_bytes())
+            digests[key] = file_digest(sources[key] if sources and key in sources else path.read_bytes())
         except OSError:
-            digests[_key(path)] = ""
+            digests[key] = ""
     return digests
 
 
@@ -143,20 +153,25 @@ def run(
     write: bool = True,
     jobs: int = 1,
     cache: Optional[Cache] = None,
+    sources: Optional[Mapping[Path, bytes]] = None,
 ) -> RunResult:
     """Check `files`; `jobs` > 1 shares both passes out over that many processes.
 
     Results come back in the order of `files` whatever `jobs` is, and only
     this process writes files, once every result is in. With a `cache`,
     unchanged files skip pass 1, and skip pass 2 when what their findings
-    depend on in the project is unchanged too.
+    depend on in the project is unchanged too. `sources` are the contents of
+    some files (which need not exist on disk) to use instead of reading
+    them, in the index as in the check: what --stdin-filename gives.
     """
+    given = {_key(path): data for path, data in (sources or {}).items()}
     indexed = index_files(files, settings, deployment=reads_deployment_files(rules))
-    digests = read_digests(indexed) if cache is not None else None
+    digests = read_digests(indexed, given) if cache is not None else None
     if cache is not None and digests is not None:
         unchanged = _all_from_cache(cache, files, digests, fix)
         if unchanged is not None:
             result = RunResult(files=unchanged)
+            result.warnings.extend(leave_to_ruff(result.files, settings))
             problem = cache.save()
             if problem:
                 result.warnings.append(problem)
@@ -166,26 +181,34 @@ def run(
 
     rules = rule_classes(rules)
     with _collector_tuned():
-        facts = read_all_facts(indexed, settings, jobs, cache, digests)
+        facts = read_all_facts(indexed, settings, jobs, cache, digests, given)
         index = build_index(facts.values())
         release_shared()
         # The facts live until the run ends: kept out of every later collection.
         gc.freeze()
-        state = _CheckState(facts, index, settings, tuple(rules), fix, track=cache is not None)
+        state = _CheckState(facts, index, settings, tuple(rules), fix, track=cache is not None, sources=given)
         checked = _check_all(state, list(files), jobs, cache)
     result = RunResult()
+    unwritten: Set[str] = set()
     for path, file_result in zip(files, checked):
         if file_result.fixed_source is not None and write:
             try:
                 write_atomic(path, file_result.fixed_source)
             except WriteError as exc:
-                unfixed = _check_task(_CheckState(facts, index, settings, tuple(rules), FixRequest()), path)
+                unwritten.add(_key(path))
+                report_only = FixRequest(describe=fix.describe)
+                unfixed = _check_task(_CheckState(facts, index, settings, tuple(rules), report_only, sources=given), path)
                 unfixed.warnings.append(f"{path}: {exc}")
                 file_result = unfixed
         result.files.append(file_result)
     changed = [f for f in result.files if f.fixed_source is not None]
     if changed:
-        _recheck_after_fixes(result, changed, facts, settings, rules, jobs, cache if write else None, fix, write)
+        _recheck_after_fixes(
+            result, changed, facts, settings, rules, jobs, cache if write else None, fix, write, given, unwritten
+        )
+    # After the cache, which keeps every finding: what is left to ruff
+    # follows ruff's configuration as it is now.
+    result.warnings.extend(leave_to_ruff(result.files, settings))
     if cache is not None:
         problem = cache.save()
         if problem:
@@ -250,7 +273,12 @@ def _all_from_cache(
 
 
 def _has_fix_to_apply(diagnostics: Sequence[Diagnostic], fix: FixRequest) -> bool:
-    return any(d.fix_safety is not None and fix.allows(d.fix_safety) for d in diagnostics)
+    """Whether cached findings cannot serve this run: a fix is to be applied,
+    or to be described and the cached finding does not carry its edits."""
+    return any(
+        d.fix_safety is not None and (fix.allows(d.fix_safety) or (fix.describe and d.edits is None))
+        for d in diagnostics
+    )
 
 
 def _cached_result(
@@ -373,6 +401,8 @@ def _recheck_after_fixes(
     cache: Optional[Cache] = None,
     fix: FixRequest = FixRequest(),
     write: bool = False,
+    sources: Optional[Mapping[str, bytes]] = None,
+    unwritten: Optional[Set[str]] = None,
 ) -> None:
     """Check every file again against the index of the fixed project.
 
@@ -383,12 +413,15 @@ def _recheck_after_fixes(
     async lets its dependency's POL202 fix use `async with`): those are
     applied here, or a second --fix would still change the code. Fixed files
     are on disk by now (with `write`), so this is an ordinary check (and the
-    cache serves the files whose answers did not change).
+    cache serves the files whose answers did not change). A file that could
+    not be written (`unwritten`) stays as it is.
     """
     from poollint.engine import build_index, read_facts
 
-    fixed_sources: Dict[str, bytes] = {}
+    fixed_sources: Dict[str, bytes] = dict(sources or {})
     files = [f.path for f in result.files]
+    report_only = FixRequest(describe=fix.describe)
+    not_written = set(unwritten or ())
     for number in range(MAX_FIX_PASSES + 1):
         for file_result in changed:
             key = _key(file_result.path)
@@ -400,27 +433,33 @@ def _recheck_after_fixes(
                     cache.store_facts(key, refreshed.digest, refreshed)
         index = build_index(facts.values())
         # The last pass only checks: its findings are those of the project as written.
-        request = fix if number < MAX_FIX_PASSES else FixRequest()
+        request = fix if number < MAX_FIX_PASSES else report_only
         state = _CheckState(
             facts, index, settings, tuple(rules), request, track=cache is not None, sources=fixed_sources
         )
         rechecked = _check_all(state, files, jobs, cache)
         changed = []
         for position, (file_result, again) in enumerate(zip(list(result.files), rechecked)):
-            if again.fixed_source is not None and write:
+            key = _key(file_result.path)
+            if again.fixed_source is not None and key in not_written:
+                again = _check_task(replace(state, fix=report_only), file_result.path)
+            elif again.fixed_source is not None and write:
                 try:
                     write_atomic(file_result.path, again.fixed_source)
                 except WriteError as exc:
-                    plain = replace(state, fix=FixRequest())
-                    again = _check_task(plain, file_result.path)
+                    not_written.add(key)
+                    again = _check_task(replace(state, fix=report_only), file_result.path)
                     again.warnings.append(f"{file_result.path}: {exc}")
             if again.fixed_source is not None:
                 changed.append(again)
                 again.fixed += file_result.fixed
+                for code, count in file_result.fixed_codes.items():
+                    again.fixed_codes[code] = again.fixed_codes.get(code, 0) + count
                 if file_result.original is not None:
                     again.original = file_result.original
             else:
                 again.fixed = file_result.fixed
+                again.fixed_codes = file_result.fixed_codes
                 again.original = file_result.original
                 again.fixed_source = file_result.fixed_source
             # A fix dropped in one pass is tried and dropped again in the next: say so once.

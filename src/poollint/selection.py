@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
 from poollint.config import path_matches_glob
 
@@ -56,13 +56,24 @@ def validate_selectors(selectors: Iterable[str], all_rules: Iterable[Type["PoolR
 
 
 def _hint(selector: str, rules: Sequence[Type["PoolRule"]]) -> Optional[str]:
-    for rule in rules:
-        if selector == getattr(rule, "NAME", None):
-            return rule.CODE
+    code = _codes_by_name(rules).get(selector)
+    if code is not None:
+        return code
     upper = selector.upper()
     if upper != selector and (upper == ALL or any(rule.CODE.startswith(upper) for rule in rules)):
         return upper
     return None
+
+
+def _codes_by_name(rules: Sequence[Type["PoolRule"]]) -> Dict[str, str]:
+    names = {getattr(rule, "NAME", None): rule.CODE for rule in rules}
+    if None in names:
+        # Catalog entries (catalog.py) carry no names, so that choosing rules
+        # imports none; a selector that names no rule is worth the import.
+        from poollint.rules import RULES_BY_CODE
+
+        names = {RULES_BY_CODE[rule.CODE].NAME: rule.CODE for rule in rules if rule.CODE in RULES_BY_CODE}
+    return names  # type: ignore[return-value]
 
 
 def select_rules(

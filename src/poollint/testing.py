@@ -67,6 +67,7 @@ def fixed_text(result: FileResult, original: str) -> str:
 _EXPECTED = re.compile(r"#\s*error:\s*(?P<spec>(?:\d+\s+)?POL\d{3}(?:\s*,\s*(?:\d+\s+)?POL\d{3})*)")
 _ONE = re.compile(r"(?:(?P<col>\d+)\s+)?(?P<code>POL\d{3})")
 _ARG = re.compile(r"^#\s*ARG\s+(?P<arg>\S.*)$", re.MULTILINE)
+_LINE_NOQA = re.compile(r"#\s*noqa:\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,26 @@ class Fixture:
         return found
 
     def with_noqa(self) -> Dict[str, str]:
-        """Every `# error: CODE` comment turned into `# noqa: CODE`."""
+        """Every `# error: CODE` comment turned into `# noqa: CODE`, or its
+        code added to the line's own noqa directive (only the first directive
+        of a comment counts, as in flake8 and ruff)."""
 
-        def rewrite(match: "re.Match[str]") -> str:
+        def rewrite(line: str) -> str:
+            match = _EXPECTED.search(line)
+            if match is None:
+                return line
             codes = [one.group("code") for one in _ONE.finditer(match.group("spec"))]
-            return "# noqa: " + ", ".join(codes)
+            before = line[: match.start()].rstrip()
+            comment = _LINE_NOQA.search(before)
+            if comment is not None and comment.group("codes"):
+                end = comment.end("codes")
+                return before[:end] + ", " + ", ".join(codes) + before[end:] + line[match.end() :]
+            return line[: match.start()] + "# noqa: " + ", ".join(codes) + line[match.end() :]
 
-        return {name: _EXPECTED.sub(rewrite, text) for name, text in self.sources.items()}
+        return {
+            name: "".join(rewrite(line) for line in text.splitlines(keepends=True))
+            for name, text in self.sources.items()
+        }
 
 
 def diagnostics_as_expected(results: Mapping[str, FileResult], pinned: Sequence[Expected]) -> List[Expected]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
-__all__ = ["admits_only_below", "parse_release"]
+__all__ = ["admits_only_at_least", "admits_only_below", "admits_only_between", "parse_release"]
 
 # A release as a comparable key: the release numbers padded to a fixed length,
 # then 0 for a pre-release or development release (0.82.0rc1 comes before
@@ -36,7 +36,11 @@ def parse_release(text: str) -> Optional[Tuple[Tuple[int, ...], bool]]:
     match = _VERSION.match(text.strip())
     if match is None:
         return None
-    release = tuple(int(part) for part in match.group("release").split("."))
+    parts = match.group("release").split(".")
+    if any(len(part) > 30 for part in parts):
+        # No real version; int() of 4,300 digits and more raises.
+        return None
+    release = tuple(int(part) for part in parts)
     pre = bool(match.group("pre")) or bool(re.search(r"dev", text[match.end("release") :], re.IGNORECASE))
     return release, pre
 
@@ -66,6 +70,9 @@ class _Range:
     def above(self, key: Key) -> None:
         if self.lower is None or key > self.lower:
             self.lower = key
+
+    def only_at_or_above(self, bound: Key) -> bool:
+        return self.lower is not None and self.lower >= bound
 
     def only_below(self, bound: Key) -> Optional[bool]:
         if self.upper is None:
@@ -170,3 +177,37 @@ def admits_only_below(spec: str, bound: str, style: str = "pep440") -> Optional[
     if any(answer is None for answer in answers):
         return None
     return True
+
+
+def admits_only_between(spec: str, low: str, high: str, style: str = "pep440") -> Optional[bool]:
+    """Whether every version `spec` admits is at or above release `low` and
+    below release `high` (`==0.110.0`, `>=0.106,<0.115`, `~=0.109.0` for
+    0.106 to 0.118). True, False or None as for admits_only_below."""
+    below = admits_only_below(spec, high, style)
+    if below is not True:
+        return below
+    parsed_low = parse_release(low)
+    if parsed_low is None:
+        raise ValueError(f"not a version: {low!r}")
+    floor = _key(parsed_low[0])
+    for alternative in spec.split("||") if style == "poetry" else [spec]:
+        found = _Range()
+        for clause in _clauses(alternative, style):
+            _clause(clause, style, found)  # read once already, by admits_only_below
+        if not found.only_at_or_above(floor):
+            return False
+    return True
+
+
+def admits_only_at_least(spec: str, bound: str) -> Optional[bool]:
+    """Whether every version a PEP 440 `spec` admits is at or above release
+    `bound` (`>=0.16`, `==0.17.6`, `~=0.17`, `>=0.16,<1` for `0.16`). False
+    when nothing bounds it from below; None when `spec` cannot be read."""
+    parsed_bound = parse_release(bound)
+    if parsed_bound is None:
+        raise ValueError(f"not a version: {bound!r}")
+    found = _Range()
+    for clause in _clauses(spec, "pep440"):
+        if not _clause(clause, "pep440", found):
+            return None
+    return found.lower is not None and found.lower >= _key(parsed_bound[0])

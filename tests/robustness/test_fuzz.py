@@ -71,6 +71,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 ROOT = Path("/virtual")
 _NEWLINE = re.compile(r"(\r\n|\r|\n)")
 SAFE_ONLY = FixRequest(apply=True)
+# The warning of a file whose fixes poollint withholds (engine.check_file).
+WITHHELD = "fixes not applied: libcst would not write the rest of this file back unchanged"
 SAFE_AND_UNSAFE = FixRequest(apply=True, unsafe=True)
 # Opt-in rules too: a crash in a rule nobody selects by default is a crash all the same.
 RULES = list(ALL_RULES)
@@ -177,8 +179,14 @@ def check_fix_invariants(
         fixing = _run(root, names, settings, fix)
         _assert_no_crash(sources, fixing)
         on_disk = _read(root, names)
+        # libcst would write these back otherwise than it read them (a form
+        # feed before a statement...): poollint leaves them unfixed, and says so.
+        withheld = {name for name, r in fixing.items() if any(WITHHELD in w for w in r.warnings)}
         for name in names:
             result = fixing[name]
+            if expect_no_dropped_fix:
+                dropped = [w for w in result.warnings if "fix dropped" in w]
+                assert not dropped, f"{name}: {dropped}"
             if result.fixed_source is None:
                 assert on_disk[name] == original[name], f"{name} changed, yet no fix was reported"
                 continue
@@ -190,8 +198,6 @@ def check_fix_invariants(
             assert _libcst_parses(fixed_text), f"{name}: libcst cannot read the fixed code back"
             if _only_crlf(sources[name]):
                 assert _only_crlf(fixed_text), f"{name}: the fix changed CRLF line endings"
-            if expect_no_dropped_fix:
-                assert result.warnings == [], f"{name}: {result.warnings}"
         fixed = {name: data.decode("utf-8") for name, data in on_disk.items()}
 
         again = _run(root, names, settings, fix)
@@ -207,7 +213,7 @@ def check_fix_invariants(
         for match in [re.search(r"(POL\d{3}) fix dropped", warning)]
         if match
     }
-    applied = _places(sources, before, fix)
+    applied = Counter({place: n for place, n in _places(sources, before, fix).items() if place[0] not in withheld})
     if on_disk == original:
         assert not applied or dropped_codes, f"fixable findings, yet nothing was fixed: {applied}"
     everything_before = _places(sources, before, None)
@@ -452,6 +458,8 @@ MODULE_SNIPPETS = (
     Snippet("POL404", "module", "{local} = {async_sessionmaker}({async_engine})\n"),
     Snippet("POL405", "module", "{local} = {sessionmaker}(bind={async_engine})\n"),
     Snippet("POL501", "module", '{local} = {create_engine}("postgresql://app:hunter2@db/shop", pool_size=5)\n'),
+    # A directive that suppresses nothing (POL905, opt-in: its fix edits the comment).
+    Snippet("POL905", "module", "{local} = 1  # noqa: POL301, E501\n"),
 )
 
 SNIPPETS = ROUTE_SNIPPETS + DEPENDENCY_SNIPPETS + MODULE_SNIPPETS

@@ -8,7 +8,7 @@ from typing import Dict, List, Type
 
 from poollint.rule import PoolRule
 
-FAMILIES = ("event_loop", "leaks", "pool_config", "async_sqlalchemy", "security")
+FAMILIES = ("event_loop", "leaks", "pool_config", "async_sqlalchemy", "security", "meta")
 
 
 def _discover() -> List[Type[PoolRule]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, Dict, FrozenSet, Hashable, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -14,6 +14,7 @@ from poollint.facts import FunctionFact, ModuleFacts
 from poollint.project import index_table
 from poollint.rule import PoolRule
 from poollint.rules.async_sqlalchemy._async_session import short_code
+from poollint.rules.event_loop._ruff import NO_OVERLAP, Overlap, call_code, function_overlap, ruff_resolves_alike
 
 _APPLICATIONS = names.FASTAPI_APPS | {"starlette.applications.Starlette", "starlette.Starlette"}
 _ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
@@ -290,7 +291,8 @@ class BlockingCallRule(AsyncBodyRule):
         qualified = None if self.bound_by_comprehension(node.func) else self.ctx.qualified_name(node.func)
         spelled = self.blocking_call(qualified, node)
         if spelled is not None:
-            self.report(node, fix=self.fix(node), call=spelled, where=self.ctx.describe(scope))
+            message = self.MESSAGE.format(call=spelled, where=self.ctx.describe(scope))
+            self.ctx.report(self, node, message, self.fix(node), self.ruff_overlap(qualified, node))
             return
         found = self.sync_helper(node)
         if found is None:
@@ -306,8 +308,16 @@ class BlockingCallRule(AsyncBodyRule):
             defined=f"{facts.path}:{line}",
             where=self.ctx.describe(scope),
         )
-        # No fix here: what blocks is in the helper.
-        self.ctx.report(self, node, message, None)
+        # No fix here: what blocks is in the helper. ruff does not follow
+        # helpers; `# noqa: ASYNC251` still silences a sleep reached this way.
+        self.ctx.report(self, node, message, None, (call_code(callee), None))
+
+    def ruff_overlap(self, qualified: Optional[str], node: cst.Call) -> Overlap:
+        """The ASYNC code of a call blocking_call() flagged, and whether ruff
+        reports it too (rules/event_loop/_ruff.py)."""
+        if qualified is not None and qualified in self.BLOCKING_CALLS:
+            return function_overlap(self.ctx, qualified, node.func)
+        return NO_OVERLAP
 
     def blocking_call(self, qualified: Optional[str], node: cst.Call) -> Optional[str]:
         if qualified is None:
@@ -350,6 +360,9 @@ class Term:
     name: Optional[str] = None
     scope: object = None
     steps: Tuple[str, ...] = ()
+    # Where a known kind came from: the constructor's qualified name, or
+    # `annotation:` and the annotation's (to tell whether ruff types it too).
+    origin: Optional[str] = field(default=None, compare=False)
 
     def then(self, step: str) -> "Term":
         return replace(self, steps=self.steps + (step,))
@@ -377,7 +390,9 @@ class ValueTrackingRule(BlockingCallRule):
         super().__init__(ctx)
         # (scope key, name) -> a Term per binding (None: not understood).
         self.bindings: Dict[Tuple[object, str], List[Optional[Term]]] = {}
-        self.pending_methods: List[Tuple[cst.Call, cst.BaseExpression, str, Term, str]] = []
+        # (call, receiver, method, its term, where, whether ruff sees the
+        # receiver's name as poollint does: _ruff.ruff_resolves_alike)
+        self.pending_methods: List[Tuple[cst.Call, cst.BaseExpression, str, Term, str, bool]] = []
 
     # -- what the rule knows ------------------------------------------------------
     def constructor_kind(self, qualified: str) -> Optional[Hashable]:
@@ -405,7 +420,7 @@ class ValueTrackingRule(BlockingCallRule):
                 qualified = self.ctx.qualified_name(func)
                 kind = self.constructor_kind(qualified) if qualified else None
                 if kind is not None:
-                    return Term(kind=kind)
+                    return Term(kind=kind, origin=qualified)
             if isinstance(func, cst.Attribute):
                 base = self.term(func.value)
                 return base.then(f"{func.attr.value}()") if base is not None else None
@@ -472,7 +487,8 @@ class ValueTrackingRule(BlockingCallRule):
             qualified = self.ctx.qualified_name(annotation.annotation) if annotation is not None else None
             kind = self.annotation_kind(qualified) if qualified else None
             star = param is node.params.star_arg or param is node.params.star_kwarg
-            self._bind(param.name.value, Term(kind=kind) if kind is not None and not star else None, node)
+            term = Term(kind=kind, origin=f"annotation:{qualified}") if kind is not None and not star else None
+            self._bind(param.name.value, term, node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         parent = self._scope_key(-2)
@@ -601,8 +617,25 @@ class ValueTrackingRule(BlockingCallRule):
             term = self.term(func.value)
             scope = self.ctx.async_function()
             if term is not None and scope is not None:
-                self.pending_methods.append((node, func.value, func.attr.value, term, self.ctx.describe(scope)))
+                head = _receiver_head(func.value)
+                ruff_alike = head is not None and ruff_resolves_alike(self.ctx, head)
+                self.pending_methods.append(
+                    (node, func.value, func.attr.value, term, self.ctx.describe(scope), ruff_alike)
+                )
         return None
+
+    def method_overlap(self, receiver: cst.BaseExpression, method: str, term: Term) -> Overlap:
+        """The ASYNC code of a blocking method call on a receiver of a known
+        kind, and whether ruff reports it too; called once the module is seen."""
+        return NO_OVERLAP
+
+    def only_term(self, term: Term) -> Optional[Term]:
+        """The value of the name `term` reads, when the name has exactly one
+        binding (ruff types a name only then), else None."""
+        if term.name is None:
+            return None
+        values = self.bindings.get((term.scope, term.name))
+        return values[0] if values is not None and len(values) == 1 else None
 
     def spell(self, expr: cst.BaseExpression) -> str:
         """A receiver as messages show it: `conn.execute(...).fetchall`, `(BASE / ...)`."""
@@ -617,8 +650,25 @@ class ValueTrackingRule(BlockingCallRule):
         return short_code(self.ctx.module, expr)
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        for node, receiver, method, term, where in self.pending_methods:
+        for node, receiver, method, term, where, ruff_alike in self.pending_methods:
             kind = self.resolve(term)
             spelled = self.method_call(kind, self.spell(receiver), method) if kind is not None else None
             if spelled is not None:
-                self.report(node, call=spelled, where=where)
+                code, since = self.method_overlap(receiver, method, term)
+                message = self.MESSAGE.format(call=spelled, where=where)
+                self.ctx.report(self, node, message, None, (code, since if ruff_alike else None))
+
+
+def _receiver_head(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """The name a receiver starts from (`BASE` in `BASE.parent`, `Path` in `Path(...)`)."""
+    while True:
+        if isinstance(expr, cst.Name):
+            return expr
+        if isinstance(expr, cst.Attribute):
+            expr = expr.value
+        elif isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, cst.BinaryOperation):
+            expr = expr.left
+        else:
+            return None

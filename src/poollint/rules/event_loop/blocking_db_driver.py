@@ -117,6 +117,10 @@ class BlockingDbDriver(ValueTrackingRule):
 
     CODE = "POL106"
     NAME = "blocking-db-driver"
+    RUFF_NOTE = (
+        "flake8-async's ASYNC200 can be configured with the drivers' `connect()` calls, not with the "
+        "methods of the connections they return."
+    )
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("connect", "Connection", "Cursor", "cursor")

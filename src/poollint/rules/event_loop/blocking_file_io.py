@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Hashable, Optional
 
+import libcst as cst
 
 from poollint.rule import FixAvailability, Invalid, Valid
-from poollint.rules.event_loop._blocking import ValueTrackingRule
+from poollint.rules.event_loop._blocking import Term, ValueTrackingRule
+from poollint.rules.event_loop._ruff import (
+    ASYNC230,
+    NO_OVERLAP,
+    OLDEST,
+    PATH_METHODS_SINCE,
+    RUFF_OPEN_PATH_CLASS,
+    RUFF_PATH_CLASSES,
+    RUFF_PATH_METHODS,
+    Overlap,
+)
 
 _OPENERS = {
     "builtins.open": "open()",
@@ -106,6 +117,13 @@ class BlockingFileIo(ValueTrackingRule):
 
     CODE = "POL104"
     NAME = "blocking-file-io"
+    RUFF_EQUIVALENT = ("ASYNC230", "ASYNC240")
+    FLAKE8_ASYNC_EQUIVALENT = ("ASYNC230", "ASYNC231", "ASYNC232", "ASYNC240")
+    RUFF_NOTE = (
+        "ruff reports `open()`, `io.open()` and the methods of a path it can type (also `os.path` "
+        "functions and more `Path` methods, ASYNC240); poollint also `codecs.open()`, `shutil`, paths "
+        "derived with `/` or `.parent`, and the project's sync helpers (opt-in)."
+    )
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE
     DEFAULT_ENABLED = False
@@ -124,6 +142,21 @@ class BlockingFileIo(ValueTrackingRule):
 
     def method_call(self, kind: Hashable, receiver: str, method: str) -> Optional[str]:
         return f"{receiver}.{method}() (pathlib.Path)" if kind == _PATH and method in _PATH_IO else None
+
+    def method_overlap(self, receiver: cst.BaseExpression, method: str, term: Term) -> Overlap:
+        code = RUFF_PATH_METHODS.get(method)
+        if code is None:
+            return NO_OVERLAP
+        # ruff types `Path(...)` itself, or a name whose only binding is one
+        # (ASYNC240 also a parameter annotated with a path class), never a
+        # path derived with `/`, `.parent` and the like.
+        value = term if term.name is None else self.only_term(term)
+        if term.steps or value is None or value.steps or value.origin is None:
+            return code, None
+        if code == ASYNC230:
+            return code, OLDEST if value.origin == RUFF_OPEN_PATH_CLASS else None
+        typed = value.origin.replace("annotation:", "", 1) in RUFF_PATH_CLASSES
+        return code, PATH_METHODS_SINCE if typed else None
 
     VALID = [
         Valid(

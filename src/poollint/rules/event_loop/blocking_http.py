@@ -9,6 +9,17 @@ import libcst as cst
 from poollint.context import param_list
 from poollint.rule import FixAvailability, Invalid, Valid
 from poollint.rules.event_loop._blocking import BlockingCallRule, _target_names
+from poollint.rules.event_loop._ruff import (
+    ASYNC210,
+    ASYNC212,
+    HTTPX_CLIENT_SINCE,
+    RUFF_HTTPX_CLIENT,
+    RUFF_HTTPX_METHODS,
+    Overlap,
+    httpx_client_binding,
+    only_binding,
+    ruff_resolves_alike,
+)
 
 _VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 
@@ -49,6 +60,12 @@ for _name in (
     "urllib3.connectionpool.connection_from_url",
 ):
     _CLIENTS[_name] = ("urllib3 connection pool", frozenset({"request", "urlopen"}))
+
+
+def _client_code(constructor: Optional[str]) -> str:
+    """The ASYNC code of a call on a client: ASYNC212 for httpx's, ASYNC210
+    (ruff's nearest) for requests' and urllib3's."""
+    return ASYNC212 if constructor is not None and constructor.startswith("httpx.") else ASYNC210
 
 
 class BlockingHttp(BlockingCallRule):
@@ -109,6 +126,14 @@ class BlockingHttp(BlockingCallRule):
 
     CODE = "POL102"
     NAME = "blocking-http"
+    RUFF_EQUIVALENT = ("ASYNC210", "ASYNC212")
+    FLAKE8_ASYNC_EQUIVALENT = ("ASYNC210", "ASYNC211", "ASYNC212")
+    RUFF_NOTE = (
+        "ruff reports the `requests`/`httpx` functions, `urlopen()`, `urllib3.request()` and the methods "
+        "of an `httpx.Client` bound once by name; poollint also `requests.Session` and urllib3 pools, "
+        "clients made inline or bound twice, `requests.api`, `httpx.stream()`, `urlretrieve()`, and the "
+        "project's sync helpers."
+    )
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("requests", "urllib", "httpx")
@@ -121,8 +146,9 @@ class BlockingHttp(BlockingCallRule):
         # bound some other way (reassigned, `global`, a loop target...).
         self.module_clients: Dict[str, Optional[str]] = {}
         # Method calls on a module-level name, decided once the whole module
-        # has been seen (the assignment may come after the function).
-        self.pending: List[Tuple[cst.Call, str, str, str]] = []
+        # has been seen (the assignment may come after the function), with
+        # whether ruff sees the name as poollint does (_ruff.ruff_resolves_alike).
+        self.pending: List[Tuple[cst.Call, str, str, str, bool]] = []
 
     # -- what a module-level name holds ------------------------------------------
     def _at_module_level(self) -> bool:
@@ -203,15 +229,48 @@ class BlockingHttp(BlockingCallRule):
                 return f"{name}.{method}() ({client[0]})"
             return None
         if self.ctx.facts.kinds.get(name) == "other":
-            self.pending.append((node, name, method, self.ctx.describe(scope)))
+            ruff_alike = ruff_resolves_alike(self.ctx, node.func)
+            self.pending.append((node, name, method, self.ctx.describe(scope), ruff_alike))
         return None
 
+    def ruff_overlap(self, qualified: Optional[str], node: cst.Call) -> Overlap:
+        if qualified is not None and qualified in self.BLOCKING_CALLS:
+            return super().ruff_overlap(qualified, node)
+        # A client's method: ruff's ASYNC212 types only an httpx.Client bound
+        # once by name; calls on a client made inline, on a requests.Session
+        # or a urllib3 pool, ruff does not report.
+        assert isinstance(node.func, cst.Attribute)
+        receiver = node.func.value
+        if isinstance(receiver, cst.Call):
+            return _client_code(self.ctx.qualified_name(receiver.func)), None
+        scope = self.ctx.async_function()
+        if not isinstance(receiver, cst.Name) or scope is None or scope.fact is None:
+            return ASYNC210, None
+        origin = scope.fact.origins.get(receiver.value)
+        constructor = origin[1] if origin is not None else None
+        reported = (
+            constructor == RUFF_HTTPX_CLIENT
+            and node.func.attr.value in RUFF_HTTPX_METHODS
+            and ruff_resolves_alike(self.ctx, receiver)
+            and httpx_client_binding(self.ctx, only_binding(scope.node, receiver.value))
+        )
+        return _client_code(constructor), HTTPX_CLIENT_SINCE if reported else None
+
     def leave_Module(self, original_node: cst.Module) -> None:
-        for node, name, method, where in self.pending:
+        for node, name, method, where, ruff_alike in self.pending:
             constructor = self.module_clients.get(name)
             client = _CLIENTS.get(constructor or "")
             if client is not None and method in client[1]:
-                self.report(node, call=f"{name}.{method}() (module-level {client[0]})", where=where)
+                reported = (
+                    ruff_alike
+                    and constructor == RUFF_HTTPX_CLIENT
+                    and method in RUFF_HTTPX_METHODS
+                    and httpx_client_binding(self.ctx, only_binding(original_node, name))
+                )
+                message = self.MESSAGE.format(call=f"{name}.{method}() (module-level {client[0]})", where=where)
+                since = HTTPX_CLIENT_SINCE if reported else None
+                self.ctx.report(self, node, message, None, (_client_code(constructor), since))
+
 
     VALID = [
         Valid(

@@ -71,6 +71,12 @@ class BlockingSleep(BlockingCallRule):
 
     CODE = "POL101"
     NAME = "blocking-sleep"
+    RUFF_EQUIVALENT = ("ASYNC251",)
+    FLAKE8_ASYNC_EQUIVALENT = ("ASYNC251",)
+    RUFF_NOTE = (
+        "ruff reports a direct `time.sleep()`, without a fix; poollint also fixes it (`await "
+        "asyncio.sleep()`) and follows the project's sync helpers."
+    )
     FIX_TITLE = "Use `await asyncio.sleep(...)`"
     FIX_AVAILABILITY = FixAvailability.SOMETIMES
     TRIGGERS = ("sleep",)

@@ -9,6 +9,7 @@ import libcst as cst
 from poollint.context import param_list
 from poollint.rule import FixAvailability, Invalid, Valid
 from poollint.rules.event_loop._blocking import BlockingCallRule
+from poollint.rules.event_loop._ruff import ASYNC220, ASYNC222, OLDEST, Overlap, ruff_resolves_alike
 
 _WAITING_FUNCTIONS = {
     **{
@@ -82,6 +83,13 @@ class BlockingSubprocess(BlockingCallRule):
 
     CODE = "POL103"
     NAME = "blocking-subprocess"
+    RUFF_EQUIVALENT = ("ASYNC220", "ASYNC221", "ASYNC222")
+    FLAKE8_ASYNC_EQUIVALENT = ("ASYNC220", "ASYNC221", "ASYNC222")
+    RUFF_NOTE = (
+        "ruff reports starting a `Popen` (ASYNC220), `os.wait*()` and `os.spawn*()` too; poollint reports"
+        " the `wait()`/`communicate()` that blocks rather than the start, and follows the project's sync "
+        "helpers."
+    )
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("subprocess", "system", "popen")
@@ -112,6 +120,18 @@ class BlockingSubprocess(BlockingCallRule):
             if origin is not None and origin[0] == "call" and origin[1] in _POPEN:
                 return f"{name}.{method}() (subprocess.Popen)"
         return None
+
+    def ruff_overlap(self, qualified: Optional[str], node: cst.Call) -> Overlap:
+        if qualified is not None and qualified in self.BLOCKING_CALLS:
+            return super().ruff_overlap(qualified, node)
+        assert isinstance(node.func, cst.Attribute)
+        receiver = node.func.value
+        if isinstance(receiver, cst.Call):
+            # `Popen(...).wait()`: ruff reports the Popen(...) in it (ASYNC220),
+            # on the same line.
+            return ASYNC220, OLDEST if ruff_resolves_alike(self.ctx, receiver.func) else None
+        # `process.wait()`: ruff reports where the Popen was made, not here.
+        return ASYNC222, None
 
     VALID = [
         Valid(

@@ -156,6 +156,10 @@ class SyncSessionInAsync(AsyncBodyRule):
 
     CODE = "POL105"
     NAME = "sync-session-in-async"
+    RUFF_NOTE = (
+        "No ruff rule knows which objects are SQLAlchemy sessions; flake8-async's ASYNC200 flags calls "
+        "matching patterns you configure, whatever the object."
+    )
     MESSAGE = "{label} `{name}`{origin} does I/O ({call}) in {where}"
     FIX_TITLE = "Make it a plain `def` (FastAPI runs it in its thread pool)"
     FIX_AVAILABILITY = FixAvailability.SOMETIMES

@@ -67,6 +67,9 @@ class ConnectionWithoutContextManager(SessionFlowRule):
 
     CODE = "POL206"
     NAME = "connection-without-context-manager"
+    RUFF_NOTE = (
+        "ruff's SIM115 asks for a context manager around `open()`, not around connections."
+    )
     MESSAGE = "{what} from `{call}` (engine `{engine}`{engine_where}) in {where} {problem}: use {suggestion}"
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE

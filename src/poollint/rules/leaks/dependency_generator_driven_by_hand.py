@@ -10,7 +10,7 @@ import libcst as cst
 from poollint.context import is_main_test
 from poollint.facts import qualify_dotted
 from poollint.project import ProjectIndex, index_table, is_test_module
-from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, PoolRule, Valid
+from poollint.rule import Fix, FixAvailability, FixSafety, ImportRequest, Invalid, PoolRule, Valid
 from poollint.rules.leaks._session_flow import RELEASE_METHODS
 
 if TYPE_CHECKING:
@@ -255,10 +255,13 @@ class DependencyGeneratorDrivenByHand(PoolRule):
     cleanup now runs right there, before the exception goes on unchanged,
     instead of in a task of its own later.
 
-    `contextlib.aclosing` exists from Python 3.10 on, and poollint does not
-    know which Pythons a project supports: the fix is offered only where
-    the module already imports `aclosing` from `contextlib` (under any
-    name). Elsewhere the finding comes without a fix. `next()`, `anext()`
+    `contextlib.aclosing` exists from Python 3.10 on: the fix uses it where
+    the module already imports it from `contextlib` (under any name), or
+    imports it when the project runs on 3.10 or later only
+    (`target-version = "py310"` in `[tool.poollint]`, `--target-version`,
+    or else `requires-python = ">=3.10"` in pyproject.toml) and nothing in
+    the module is called `aclosing` yet. Elsewhere the finding comes
+    without a fix. `next()`, `anext()`
     and other loops are reported without a fix: they need a `with` block
     around the code that uses the session, which only a person can place.
     """
@@ -464,8 +467,14 @@ class DependencyGeneratorDrivenByHand(PoolRule):
     def _fix(self, frame: _Frame, finding: _Finding) -> Optional[Fix]:
         """`async for x in dep(): yield ...` -> the same loop inside `async with aclosing(dep()) as sessions:`."""
         loop = finding.loop
-        if loop is None or finding.aclosing is None:
+        if loop is None:
             return None
+        imports: Tuple[ImportRequest, ...] = ()
+        if finding.aclosing is None:
+            if not self._may_import_aclosing():
+                return None
+            finding.aclosing = "aclosing"
+            imports = (("contextlib", "aclosing"),)
         variable = _fresh_name(f"{finding.dependency.kind}s", frame.names)
         if variable is None:
             return None
@@ -482,9 +491,22 @@ class DependencyGeneratorDrivenByHand(PoolRule):
         )
         # aclosing() closes the generator when the loop is left, before the
         # exception (if any) goes on; on the normal path it closes a
-        # generator that has already finished, which does nothing. The name
-        # is already imported: no import is requested.
-        return Fix(node=loop, replacement=wrapped, safety=FixSafety.SAFE)
+        # generator that has already finished, which does nothing.
+        return Fix(node=loop, replacement=wrapped, safety=FixSafety.SAFE, imports=imports)
+
+    def _may_import_aclosing(self) -> bool:
+        """Whether the fix may add `from contextlib import aclosing`: the project
+        supports no Python older than 3.10, and nothing in the module is called
+        `aclosing` already (a star import might bind it: unsure)."""
+        facts = self.ctx.facts
+        target = self.ctx.settings.target_version
+        if target is None or target < (3, 10) or facts.star_imports:
+            return False
+        if "aclosing" in facts.imports or "aclosing" in facts.kinds:
+            return False
+        return not any(
+            "aclosing" in fn.local_names or "aclosing" in fn.local_imports for fn in facts.functions.values()
+        )
 
     # -- resolution ----------------------------------------------------------------
     def _dependency(self, call: cst.Call) -> Optional[_Dependency]:

@@ -8,6 +8,7 @@ from typing import Dict, List, Optional
 import libcst as cst
 
 from poollint.gate import SourceView
+from poollint import deployment_tables  # noqa: F401  (registers fastapi_exits_before_response)
 from poollint.project import ProjectIndex
 from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
 from poollint.rules.leaks._dependency_tree import RouteTree, entry_node, held_session, module_routes, route_tree
@@ -66,7 +67,10 @@ class SessionDependencyOnStreamingRoute(PoolRule):
     alone: FastAPI closes that session before the response is sent. So is a
     streaming route that opens its own short-lived session inside its
     generator, and a route whose dependencies return (rather than yield) a
-    session, which is POL203's business.
+    session, which is POL203's business. A streaming (not websocket) route
+    is left alone too where a requirements or lock file of the project
+    (read as for POL311) keeps FastAPI between 0.106 and 0.117: those
+    versions close the session before the response is sent.
 
     ## Why is this bad?
     FastAPI runs a yield dependency's code after `yield` (the `with` block's
@@ -148,6 +152,8 @@ class SessionDependencyOnStreamingRoute(PoolRule):
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("StreamingResponse", "EventSourceResponse", "websocket", "yield")
+    # The FastAPI version decides when yield dependencies close (see above).
+    READS_DEPLOYMENT_FILES = True
 
     @classmethod
     def may_fire(cls, view: SourceView, index: ProjectIndex) -> bool:
@@ -225,6 +231,8 @@ class SessionDependencyOnStreamingRoute(PoolRule):
             return
         path, opened = found
         websocket = route.tree.method == "websocket"
+        if not websocket and self.ctx.index.table("fastapi_exits_before_response", self.ctx.facts.path):
+            return
         self.report(
             entry_node(route.node, path.entry.entry, path.entry.param),
             route=route.tree.route,

@@ -67,6 +67,9 @@ class SessionWithoutContextManager(SessionFlowRule):
 
     CODE = "POL201"
     NAME = "session-without-context-manager"
+    RUFF_NOTE = (
+        "ruff's SIM115 asks for a context manager around `open()`, not around sessions."
+    )
     MESSAGE = "session from {origin} in {where} {problem}: use `{suggestion}`"
     FIX_TITLE = None
     FIX_AVAILABILITY = FixAvailability.NONE

@@ -20,6 +20,7 @@ import libcst as cst
 
 from poollint import names
 from poollint.context import Scope, is_main_test
+from poollint.facts import usable_number
 from poollint.gate import ENGINE_CALLS, SourceView
 from poollint.project import ProjectIndex, index_table, is_test_module
 from poollint.rule import PoolRule
@@ -610,9 +611,15 @@ _ARITHMETIC = {
 def _number(text: str) -> object:
     # literal_eval parses a module per call: the same few numbers recur.
     try:
-        return ast.literal_eval(text)
+        return _usable(ast.literal_eval(text))
     except (ValueError, SyntaxError):
         return _NO_VALUE
+
+
+def _usable(value: object) -> object:
+    # `1e999`, a 5,000-digit hex literal, `9999999999 * ...` many times over:
+    # valid Python that no message can print nor comparison use.
+    return value if usable_number(value) else _NO_VALUE
 
 
 def literal_value(expr: cst.BaseExpression) -> object:
@@ -632,7 +639,7 @@ def literal_value(expr: cst.BaseExpression) -> object:
     if isinstance(expr, cst.BinaryOperation) and type(expr.operator) in _ARITHMETIC:
         left, right = literal_value(expr.left), literal_value(expr.right)
         if _is_number(left) and _is_number(right):
-            return _ARITHMETIC[type(expr.operator)](left, right)
+            return _usable(_ARITHMETIC[type(expr.operator)](left, right))
     return _NO_VALUE
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, Valid
+from poollint.rule import Fix, FixAvailability, FixSafety, Invalid, RuleScope, Valid
 from poollint.rules._call_args import without_keyword
 from poollint.rules.pool_config._engine_call import EngineCall, EngineCallRule, literal_value
 
@@ -62,6 +62,8 @@ class EchoEnabled(EngineCallRule):
     FIX_TITLE = "Remove `echo`"
     FIX_AVAILABILITY = FixAvailability.ALWAYS
     TRIGGERS = ("echo",)
+    # A literal keyword of a call, the file's own main block, path and app.
+    SCOPE = RuleScope.FILE
 
     VALID = [
         Valid(

@@ -300,7 +300,8 @@ def _server(url: str) -> Optional[Tuple[str, int]]:
     host, sep, port = host_port.rpartition(":") if not host_port.endswith("]") else (host_port, "", "")
     if not sep:
         host, port = host_port, ""
-    if port and not port.isdigit():
+    if port and not (port.isascii() and port.isdigit() and len(port) <= 9):
+        # int() rejects "²" and thousands of digits, which isdigit() lets through.
         return None
     default = _DEFAULT_PORTS.get(dialect or "", 0)
     return host.lower(), int(port) if port else default

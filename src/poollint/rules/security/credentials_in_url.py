@@ -10,7 +10,7 @@ import libcst as cst
 
 from poollint.gate import SourceView
 from poollint.project import ProjectIndex, is_test_module
-from poollint.rule import FixAvailability, Invalid, PoolRule, Valid
+from poollint.rule import FixAvailability, Invalid, PoolRule, RuleScope, Valid
 from poollint.urls import FIELD as _FIELD
 from poollint.urls import is_literal_password as _is_literal_password
 from poollint.urls import password_urls
@@ -116,9 +116,15 @@ class CredentialsInUrl(PoolRule):
 
     CODE = "POL501"
     NAME = "credentials-in-url"
+    RUFF_NOTE = (
+        "ruff's S105-S107 (hardcoded passwords) look at names such as `password`, not inside database "
+        "URLs."
+    )
     MESSAGE = "{what} carries a password written in the source: read it from the environment or a secret store"
     FIX_AVAILABILITY = FixAvailability.NONE
     TRIGGERS = ("://", "password", "URL.create")
+    # String literals and URL.create() calls of the file itself.
+    SCOPE = RuleScope.FILE
 
     def __init__(self, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx)

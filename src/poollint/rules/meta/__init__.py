@@ -1,0 +1,1 @@
+"""POL9xx rules: about poollint's own suppression comments."""

@@ -1377,8 +1377,12 @@ def _gate_facts(facts: ModuleFacts, tree: ast.Module, source: bytes) -> None:
     }
     call_matches = [(m.start(), m.group(1).decode("ascii")) for m in _GATE_CALLED.finditer(source)]
     if aliases:
-        alias_pattern = re.compile(rb"\b(" + b"|".join(re.escape(a.encode()) for a in sorted(aliases)) + rb")\s*\(")
-        call_matches += [(m.start(), aliases[m.group(1).decode("ascii")]) for m in alias_pattern.finditer(source)]
+        # Aliases are identifiers, which need not be ASCII: the pattern holds
+        # their UTF-8, and a byte above 0x7f before one belongs to a longer name.
+        alias_pattern = re.compile(
+            rb"(?<![A-Za-z0-9_\x80-\xff])(" + b"|".join(re.escape(a.encode()) for a in sorted(aliases)) + rb")\s*\("
+        )
+        call_matches += [(m.start(), aliases[m.group(1).decode("utf-8")]) for m in alias_pattern.finditer(source)]
     if b"create" in source and _URL_CREATE.search(source) is not None:
         call_matches += [(m.start(), "create") for m in re.finditer(rb"\bcreate\s*\(", source)]
     url_matches = [start for start, scheme in _schemes(source) if scheme.lower() in DATABASE_SCHEMES]

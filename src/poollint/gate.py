@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 # `name(`, also `(name)(`: what a call of `name` shows in the source. The
 # lookbehind keeps the regex from trying every suffix of every identifier.
-_CALLED = re.compile(rb"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)[\s)]*\(")
+# Bytes above 0x7f are part of a name: identifiers need not be ASCII
+# (`from time import sleep as siesta_é`).
+_CALLED = re.compile(rb"(?<![A-Za-z0-9_\x80-\xff])([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)[\s)]*\(")
 _ASYNC_DEF = re.compile(rb"\basync\s+def\b")
 _SCHEME = re.compile(rb"(?<![A-Za-z0-9_+.\-])([A-Za-z][A-Za-z0-9_]*)(?:\+[A-Za-z0-9_]+)?://")
 
@@ -46,7 +48,7 @@ class SourceView:
         called there stands for (`snooze` from `from time import sleep as snooze`
         adds `sleep`); a superset: `def f(` and `class C(` count too."""
         if self._called is None:
-            found = {match.decode("ascii") for match in _CALLED.findall(self.source)}
+            found = {match.decode("utf-8", "replace") for match in _CALLED.findall(self.source)}
             imports = _all_imports(self.facts)
             # `import time as t; t.sleep()` shows `sleep(` already; only a name
             # imported under another name needs its real name added.

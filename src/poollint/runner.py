@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
 # The engine (and with it libcst, a third of the start-up) is imported only
 # when a file must really be read: a run answered from the cache never does.
@@ -189,11 +189,13 @@ def run(
         state = _CheckState(facts, index, settings, tuple(rules), fix, track=cache is not None, sources=given)
         checked = _check_all(state, list(files), jobs, cache)
     result = RunResult()
+    unwritten: Set[str] = set()
     for path, file_result in zip(files, checked):
         if file_result.fixed_source is not None and write:
             try:
                 write_atomic(path, file_result.fixed_source)
             except WriteError as exc:
+                unwritten.add(_key(path))
                 report_only = FixRequest(describe=fix.describe)
                 unfixed = _check_task(_CheckState(facts, index, settings, tuple(rules), report_only, sources=given), path)
                 unfixed.warnings.append(f"{path}: {exc}")
@@ -202,7 +204,7 @@ def run(
     changed = [f for f in result.files if f.fixed_source is not None]
     if changed:
         _recheck_after_fixes(
-            result, changed, facts, settings, rules, jobs, cache if write else None, fix.describe, given
+            result, changed, facts, settings, rules, jobs, cache if write else None, fix, write, given, unwritten
         )
     # After the cache, which keeps every finding: what is left to ruff
     # follows ruff's configuration as it is now.
@@ -383,6 +385,12 @@ def _crash_diagnostic() -> Diagnostic:
     )
 
 
+# Project-wide passes of fixes that earlier fixes made possible (see
+# _recheck_after_fixes); the bound keeps fixes that undo each other across
+# files from looping.
+MAX_FIX_PASSES = 3
+
+
 def _recheck_after_fixes(
     result: RunResult,
     changed: Sequence[FileResult],
@@ -391,39 +399,72 @@ def _recheck_after_fixes(
     rules: Sequence[Type["PoolRule"]],
     jobs: int = 1,
     cache: Optional[Cache] = None,
-    describe: bool = False,
+    fix: FixRequest = FixRequest(),
+    write: bool = False,
     sources: Optional[Mapping[str, bytes]] = None,
+    unwritten: Optional[Set[str]] = None,
 ) -> None:
     """Check every file again against the index of the fixed project.
 
     A fix in one module can settle a finding reported in another (an async
     route turned into `def` no longer makes its engine's POL401 true), and
-    files checked before it was fixed saw the old index. Fixed files are on
-    disk by now, so this is an ordinary check (and the cache serves the
-    files whose answers did not change).
+    files checked before it was fixed saw the old index. It can also make a
+    fix possible that the old index ruled out (a session factory turned
+    async lets its dependency's POL202 fix use `async with`): those are
+    applied here, or a second --fix would still change the code. Fixed files
+    are on disk by now (with `write`), so this is an ordinary check (and the
+    cache serves the files whose answers did not change). A file that could
+    not be written (`unwritten`) stays as it is.
     """
     from poollint.engine import build_index, read_facts
 
     fixed_sources: Dict[str, bytes] = dict(sources or {})
-    for file_result in changed:
-        key = _key(file_result.path)
-        fixed_sources[key] = file_result.fixed_source  # type: ignore[assignment]
-        refreshed = read_facts(file_result.path, settings.project_root, file_result.fixed_source)
-        if refreshed.facts is not None:
-            facts[key] = refreshed
-            if cache is not None and refreshed.digest:
-                cache.store_facts(key, refreshed.digest, refreshed)
-    index = build_index(facts.values())
-    state = _CheckState(
-        facts, index, settings, tuple(rules), FixRequest(describe=describe), track=cache is not None, sources=fixed_sources
-    )
     files = [f.path for f in result.files]
-    rechecked = _check_all(state, files, jobs, cache)
-    for position, (file_result, again) in enumerate(zip(list(result.files), rechecked)):
-        again.fixed = file_result.fixed
-        again.fixed_codes = file_result.fixed_codes
-        again.original = file_result.original
-        again.fixed_source = file_result.fixed_source
-        again.warnings = file_result.warnings + again.warnings
-        again.internal_error = again.internal_error or file_result.internal_error
-        result.files[position] = again
+    report_only = FixRequest(describe=fix.describe)
+    not_written = set(unwritten or ())
+    for number in range(MAX_FIX_PASSES + 1):
+        for file_result in changed:
+            key = _key(file_result.path)
+            fixed_sources[key] = file_result.fixed_source  # type: ignore[assignment]
+            refreshed = read_facts(file_result.path, settings.project_root, file_result.fixed_source)
+            if refreshed.facts is not None:
+                facts[key] = refreshed
+                if cache is not None and refreshed.digest:
+                    cache.store_facts(key, refreshed.digest, refreshed)
+        index = build_index(facts.values())
+        # The last pass only checks: its findings are those of the project as written.
+        request = fix if number < MAX_FIX_PASSES else report_only
+        state = _CheckState(
+            facts, index, settings, tuple(rules), request, track=cache is not None, sources=fixed_sources
+        )
+        rechecked = _check_all(state, files, jobs, cache)
+        changed = []
+        for position, (file_result, again) in enumerate(zip(list(result.files), rechecked)):
+            key = _key(file_result.path)
+            if again.fixed_source is not None and key in not_written:
+                again = _check_task(replace(state, fix=report_only), file_result.path)
+            elif again.fixed_source is not None and write:
+                try:
+                    write_atomic(file_result.path, again.fixed_source)
+                except WriteError as exc:
+                    not_written.add(key)
+                    again = _check_task(replace(state, fix=report_only), file_result.path)
+                    again.warnings.append(f"{file_result.path}: {exc}")
+            if again.fixed_source is not None:
+                changed.append(again)
+                again.fixed += file_result.fixed
+                for code, count in file_result.fixed_codes.items():
+                    again.fixed_codes[code] = again.fixed_codes.get(code, 0) + count
+                if file_result.original is not None:
+                    again.original = file_result.original
+            else:
+                again.fixed = file_result.fixed
+                again.fixed_codes = file_result.fixed_codes
+                again.original = file_result.original
+                again.fixed_source = file_result.fixed_source
+            # A fix dropped in one pass is tried and dropped again in the next: say so once.
+            again.warnings = file_result.warnings + [w for w in again.warnings if w not in file_result.warnings]
+            again.internal_error = again.internal_error or file_result.internal_error
+            result.files[position] = again
+        if not changed:
+            break

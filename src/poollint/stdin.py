@@ -12,10 +12,9 @@ a file holding code only.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
-
-import click
+from typing import Any, List, Optional, Sequence, Tuple
 
 from poollint.config import Settings
 from poollint.discovery import is_excluded
@@ -51,14 +50,20 @@ def stdin_files(name: Path, settings: Settings) -> List[Path]:
     return [name]
 
 
+def _binary(stream: Any) -> Any:
+    # click 8.3 deprecates get_binary_stream(); the text streams' buffer is
+    # what it returned (click's test runner provides one too).
+    return getattr(stream, "buffer", stream)
+
+
 def read_stdin() -> bytes:
-    return click.get_binary_stream("stdin").read()
+    return _binary(sys.stdin).read()
 
 
 def write_source(result: RunResult, source: bytes) -> None:
     """Standard output after `--fix` on standard input: the fixed source, or
     the source unchanged when nothing was fixed (or the file was excluded)."""
     fixed = next((f.fixed_source for f in result.files if f.fixed_source is not None), None)
-    stream = click.get_binary_stream("stdout")
+    stream = _binary(sys.stdout)
     stream.write(source if fixed is None else fixed)
     stream.flush()

@@ -114,10 +114,12 @@ def emit(
             click.echo(f"warning: {warning}", err=True)
     text = "" if options.silent else render(result, reporter, options, fixing=fixing, unsafe_fixes=unsafe_fixes)
     if options.output_file is not None:
+        from poollint.writer import WriteError
+
         try:
             write_output(options.output_file, text)
-        except OSError as exc:
-            click.echo(f"poollint: error: cannot write {options.output_file}: {exc.strerror or exc}", err=True)
+        except WriteError as exc:
+            click.echo(f"poollint: error: {exc}", err=True)
             return EXIT_ERROR
     elif text:
         click.echo(text, nl=False, err=err)
@@ -160,30 +162,14 @@ def exit_code(result: Any, options: OutputOptions, *, exit_zero: bool) -> int:
 
 
 def write_output(path: Path, text: str) -> None:
-    """Write the report to `path` whole or not at all: a reader (a CI step
-    uploading it) never sees half a report. Missing parent directories are
-    made, as ruff makes them; an existing file keeps its permissions."""
-    import tempfile
+    """Write the report to `path` whole or not at all (writer.py): a reader (a
+    CI step uploading it) never sees half a report. Missing parent directories
+    are made, as ruff makes them; an existing file keeps its permissions."""
+    from poollint.writer import WriteError, write_atomic
 
-    target = Path(os.path.realpath(path))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    purpose = f"cannot write {path}"
     try:
-        mode = target.stat().st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        mode = 0o666 & ~mask
-    fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=f".{target.name}.", suffix=".poollint-tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        Path(os.path.realpath(path)).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"{purpose}: {exc.strerror or exc}") from exc
+    write_atomic(path, text.encode("utf-8"), create=True, purpose=purpose)

@@ -152,6 +152,26 @@ def _clauses(text: str, style: str) -> List[str]:
     return [part for part in text.split(",")]
 
 
+def _bound_key(bound: str) -> Key:
+    parsed = parse_release(bound)
+    if parsed is None:
+        raise ValueError(f"not a version: {bound!r}")
+    return _key(parsed[0])
+
+
+def _ranges(spec: str, style: str) -> Optional[List[_Range]]:
+    """What each alternative of `spec` admits (Poetry's `||` gives several);
+    None when a clause cannot be read."""
+    ranges = []
+    for alternative in spec.split("||") if style == "poetry" else [spec]:
+        found = _Range()
+        for clause in _clauses(alternative, style):
+            if not _clause(clause, style, found):
+                return None
+        ranges.append(found)
+    return ranges
+
+
 def admits_only_below(spec: str, bound: str, style: str = "pep440") -> Optional[bool]:
     """Whether every version `spec` admits is below release `bound`.
 
@@ -160,18 +180,11 @@ def admits_only_below(spec: str, bound: str, style: str = "pep440") -> Optional[
     specifier). None: `spec` cannot be read, or admits no version at all.
     `style` is "pep440" (requirements files, PEP 621, Pipfile) or "poetry".
     """
-    parsed_bound = parse_release(bound)
-    if parsed_bound is None:
-        raise ValueError(f"not a version: {bound!r}")
-    limit = _key(parsed_bound[0])
-    alternatives = spec.split("||") if style == "poetry" else [spec]
-    answers = []
-    for alternative in alternatives:
-        found = _Range()
-        for clause in _clauses(alternative, style):
-            if not _clause(clause, style, found):
-                return None
-        answers.append(found.only_below(limit))
+    limit = _bound_key(bound)
+    ranges = _ranges(spec, style)
+    if ranges is None:
+        return None
+    answers = [found.only_below(limit) for found in ranges]
     if any(answer is False for answer in answers):
         return False
     if any(answer is None for answer in answers):
@@ -186,28 +199,16 @@ def admits_only_between(spec: str, low: str, high: str, style: str = "pep440") -
     below = admits_only_below(spec, high, style)
     if below is not True:
         return below
-    parsed_low = parse_release(low)
-    if parsed_low is None:
-        raise ValueError(f"not a version: {low!r}")
-    floor = _key(parsed_low[0])
-    for alternative in spec.split("||") if style == "poetry" else [spec]:
-        found = _Range()
-        for clause in _clauses(alternative, style):
-            _clause(clause, style, found)  # read once already, by admits_only_below
-        if not found.only_at_or_above(floor):
-            return False
-    return True
+    floor = _bound_key(low)
+    return all(found.only_at_or_above(floor) for found in _ranges(spec, style) or ())
 
 
 def admits_only_at_least(spec: str, bound: str) -> Optional[bool]:
     """Whether every version a PEP 440 `spec` admits is at or above release
     `bound` (`>=0.16`, `==0.17.6`, `~=0.17`, `>=0.16,<1` for `0.16`). False
     when nothing bounds it from below; None when `spec` cannot be read."""
-    parsed_bound = parse_release(bound)
-    if parsed_bound is None:
-        raise ValueError(f"not a version: {bound!r}")
-    found = _Range()
-    for clause in _clauses(spec, "pep440"):
-        if not _clause(clause, "pep440", found):
-            return None
-    return found.lower is not None and found.lower >= _key(parsed_bound[0])
+    floor = _bound_key(bound)
+    ranges = _ranges(spec, "pep440")
+    if ranges is None:
+        return None
+    return ranges[0].only_at_or_above(floor)

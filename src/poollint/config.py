@@ -289,19 +289,26 @@ def _poollint_table(data: Mapping[str, Any]) -> Optional[Any]:
     return tool.get("poollint")
 
 
-def _find_config_with_data(start: Path) -> Tuple[Optional[Path], Optional[Dict[str, Any]]]:
+def _find_config_with_data(
+    start: Path,
+) -> Tuple[Optional[Path], Optional[Dict[str, Any]], Optional[Dict[str, Any]]]:
+    """The nearest pyproject.toml holding [tool.poollint] and its data, and
+    the data of the nearest pyproject.toml of all (for requires-python)."""
     # realpath, not Path.resolve(): on Python < 3.13 resolve() raises
     # RuntimeError for a symlink loop (`a.py -> a.py` given as the first path).
     start = Path(os.path.realpath(os.path.abspath(start)))
     directory = start if start.is_dir() else start.parent
+    nearest: Optional[Dict[str, Any]] = None
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
         if not candidate.is_file():
             continue
         data = _read_toml(candidate)
+        if nearest is None:
+            nearest = data
         if _poollint_table(data) is not None:
-            return candidate, data
-    return None, None
+            return candidate, data, nearest
+    return None, None, nearest
 
 
 def find_config(start: Path) -> Optional[Path]:
@@ -519,20 +526,6 @@ def _requires_python(data: Optional[Mapping[str, Any]]) -> Optional[Tuple[int, i
     return requires_python_floor(project.get("requires-python")) if isinstance(project, dict) else None
 
 
-def _nearest_requires_python(start: Path) -> Optional[Tuple[int, int]]:
-    """requires-python of the nearest pyproject.toml, which need not hold [tool.poollint]."""
-    start = Path(os.path.abspath(start))
-    directory = start if start.is_dir() else start.parent
-    for candidate_dir in (directory, *directory.parents):
-        candidate = candidate_dir / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                return _requires_python(_read_toml(candidate))
-            except ConfigError:
-                return None  # not ours to report: it holds no [tool.poollint]
-    return None
-
-
 def _parse_pool(reader: _Reader, raw: Mapping[str, Any]) -> PoolSettings:
     name = "tool.poollint.pool"
     reader.check_keys(name, raw, _POOL_KEYS)
@@ -737,15 +730,15 @@ def load_settings(
             # ruff refuses the same: --isolated means no configuration file.
             raise ConfigError(f"--config {config_path}: cannot be used with --isolated, which reads no configuration file")
         path: Optional[Path] = None
-        data = None
+        data = nearest = None
     elif config_path is not None:
         path = Path(os.path.abspath(config_path))
         if not path.is_file():
             problem = "is not a regular file" if path.exists() else "does not exist"
             raise ConfigError(f"{path}: config file {problem}")
-        data = _read_toml(path)
+        data = nearest = _read_toml(path)
     else:
-        path, data = _find_config_with_data(Path(start) if start is not None else Path.cwd())
+        path, data, nearest = _find_config_with_data(Path(start) if start is not None else Path.cwd())
 
     values: Dict[str, Any] = {}
     sources: List[Tuple[str, str, Tuple[str, ...]]] = []
@@ -757,12 +750,9 @@ def load_settings(
         values, _ = _parse_table(path or "--config", merged)
         sources = [s for s in sources if s[0] not in replaced] + option_sources
     if "target_version" not in values:
-        if data is not None:
-            floor = _requires_python(data)
-        elif not isolated:
-            floor = _nearest_requires_python(Path(start) if start is not None else Path.cwd())
-        else:
-            floor = None
+        # The configuration's own requires-python, or else (as ruff infers its
+        # target) that of the nearest pyproject.toml without [tool.poollint].
+        floor = _requires_python(data if data is not None else nearest)
         if floor is not None:
             values["target_version"] = floor
     if isolated and "defer_to_ruff" not in values:
